@@ -1,0 +1,188 @@
+package ai.nuri.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.nuri.model.safetensors.DTypeConversions;
+import ai.nuri.model.safetensors.SafetensorsException;
+import ai.nuri.model.safetensors.SafetensorsFile;
+import ai.nuri.model.safetensors.TensorInfo;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * The tensors of a Hugging Face model folder: {@code model.safetensors}, or shards listed in
+ * {@code model.safetensors.index.json}. Tensors are mapped and converted one at a time into the
+ * model's dtype (BF16 widened in Java first). Every tensor of the checkpoint must be asked for:
+ * {@link #checkAllUsed()} names any that the architecture did not expect.
+ */
+public final class CheckpointWeights implements WeightSource, AutoCloseable {
+    /** Tensors some exporters save that carry no weights (recomputed buffers). */
+    private static final Pattern IGNORABLE = Pattern.compile(".*rotary_emb\\.inv_freq$");
+
+    private final Path folder;
+    private final NDManager manager;
+    private final DataType dtype;
+    private final Map<String, SafetensorsFile> fileOf = new LinkedHashMap<>();
+    private final List<SafetensorsFile> files = new ArrayList<>();
+    private final Set<String> used = new HashSet<>();
+
+    public CheckpointWeights(Path folder, NDManager manager, DataType dtype) {
+        this.folder = folder;
+        this.manager = manager;
+        this.dtype = dtype;
+        try {
+            open();
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private void open() {
+        Path single = folder.resolve("model.safetensors");
+        Path index = folder.resolve("model.safetensors.index.json");
+        if (Files.isRegularFile(single)) {
+            SafetensorsFile f = openFile(single);
+            f.tensors().keySet().forEach(name -> fileOf.put(name, f));
+        } else if (Files.isRegularFile(index)) {
+            openShards(index);
+        } else {
+            throw new ModelLoadException(folder + ": no weights (expected model.safetensors or model.safetensors.index.json)");
+        }
+    }
+
+    private void openShards(Path index) {
+        JsonNode map;
+        try {
+            map = new ObjectMapper().readTree(index.toFile()).path("weight_map");
+        } catch (IOException e) {
+            throw new ModelLoadException(index + ": not valid JSON: " + e.getMessage(), e);
+        }
+        if (!map.isObject() || map.isEmpty()) {
+            throw new ModelLoadException(index + ": no 'weight_map'");
+        }
+        Map<String, SafetensorsFile> shards = new LinkedHashMap<>();
+        for (var it = map.fields(); it.hasNext(); ) {
+            var e = it.next();
+            String shardName = e.getValue().asText();
+            Path shardPath = folder.resolve(shardName).normalize();
+            if (!shardPath.startsWith(folder.normalize())) {
+                throw new ModelLoadException(index + ": shard '" + shardName + "' is outside the model folder");
+            }
+            if (!Files.isRegularFile(shardPath)) {
+                throw new ModelLoadException(shardPath + ": missing (listed in " + index.getFileName() + ")");
+            }
+            SafetensorsFile shard = shards.computeIfAbsent(shardName, n -> openFile(shardPath));
+            if (!shard.tensors().containsKey(e.getKey())) {
+                throw new ModelLoadException(shardPath + ": has no tensor '" + e.getKey() + "' although "
+                        + index.getFileName() + " says it does");
+            }
+            fileOf.put(e.getKey(), shard);
+        }
+    }
+
+    private SafetensorsFile openFile(Path path) {
+        try {
+            SafetensorsFile f = SafetensorsFile.open(path);
+            files.add(f);
+            return f;
+        } catch (SafetensorsException e) {
+            throw new ModelLoadException(e.getMessage(), e);
+        }
+    }
+
+    public Set<String> names() {
+        return fileOf.keySet();
+    }
+
+    @Override
+    public NDArray tensor(String name, Shape shape, Init init) {
+        SafetensorsFile file = fileOf.get(name);
+        if (file == null) {
+            throw new ModelLoadException(folder + ": missing tensor '" + name + "' " + shape);
+        }
+        TensorInfo info = file.info(name);
+        if (!new Shape(info.shape()).equals(shape)) {
+            throw new ModelLoadException(file.path() + ": tensor '" + name + "' has shape " + new Shape(info.shape())
+                    + " but the config implies " + shape);
+        }
+        if (!info.dtype().isFloatingPoint()) {
+            throw new ModelLoadException(file.path() + ": tensor '" + name + "' is " + info.dtype()
+                    + ", a weight must be floating point");
+        }
+        used.add(name);
+        try {
+            return load(file, info, manager, dtype);
+        } catch (SafetensorsException e) {
+            throw new ModelLoadException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Loads one tensor into {@code manager} as {@code target}; the array owns a copy, so the
+     * mapping can go.
+     */
+    public static NDArray load(SafetensorsFile file, TensorInfo info, NDManager manager, DataType target)
+            throws SafetensorsException {
+        ByteBuffer bytes = file.map(info.name());
+        Shape shape = new Shape(info.shape());
+        NDArray raw = switch (info.dtype()) {
+            case F32 -> manager.create(bytes, shape, DataType.FLOAT32);
+            case F16 -> manager.create(bytes, shape, DataType.FLOAT16);
+            case F64 -> manager.create(bytes, shape, DataType.FLOAT64);
+            case BF16 -> manager.create(DTypeConversions.bf16ToFloat32(bytes), shape, DataType.FLOAT32);
+            case I64 -> manager.create(bytes, shape, DataType.INT64);
+            case I32 -> manager.create(bytes, shape, DataType.INT32);
+            case I8 -> manager.create(bytes, shape, DataType.INT8);
+            case U8 -> manager.create(bytes, shape, DataType.UINT8);
+            case BOOL -> manager.create(bytes, shape, DataType.BOOLEAN);
+            default -> throw new SafetensorsException(file.path(), "tensor '" + info.name() + "' has dtype "
+                    + info.dtype() + ", which Nuri cannot load");
+        };
+        if (target == null || raw.getDataType() == target) {
+            // A fresh copy: DJL may wrap a direct buffer without copying, and the mapping is released later.
+            NDArray copy = raw.duplicate();
+            raw.close();
+            return copy;
+        }
+        NDArray converted = raw.toType(target, true);
+        raw.close();
+        return converted;
+    }
+
+    /** Fails if the checkpoint holds tensors the architecture did not ask for. */
+    public void checkAllUsed() {
+        Set<String> unexpected = new TreeSet<>();
+        for (String name : fileOf.keySet()) {
+            if (!used.contains(name) && !IGNORABLE.matcher(name).matches()) {
+                unexpected.add(name);
+            }
+        }
+        if (!unexpected.isEmpty()) {
+            String where = fileOf.get(unexpected.iterator().next()).path().toString();
+            throw new ModelLoadException(where + ": unexpected tensor(s) for this architecture: "
+                    + String.join(", ", unexpected.stream().limit(5).toList())
+                    + (unexpected.size() > 5 ? " and " + (unexpected.size() - 5) + " more" : ""));
+        }
+    }
+
+    @Override
+    public void close() {
+        files.forEach(SafetensorsFile::close);
+        files.clear();
+    }
+}

@@ -1,0 +1,196 @@
+package ai.nuri.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The fields of a Hugging Face {@code config.json} that the decoder needs, with the defaults
+ * transformers applies when a field is absent. Nemotron and Llama name some fields differently
+ * ({@code norm_eps} vs {@code rms_norm_eps}); both are read.
+ */
+public record ModelConfig(
+        String architecture,
+        int vocabSize,
+        int hiddenSize,
+        int intermediateSize,
+        int numLayers,
+        int numHeads,
+        int numKvHeads,
+        int headDim,
+        int maxPositionEmbeddings,
+        double ropeTheta,
+        double partialRotaryFactor,
+        RopeScaling ropeScaling,
+        double normEps,
+        boolean tieWordEmbeddings,
+        boolean attentionBias,
+        boolean mlpBias,
+        String hiddenAct,
+        int bosTokenId,
+        List<Integer> eosTokenIds) {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public ModelConfig {
+        if (numHeads <= 0 || numKvHeads <= 0 || numHeads % numKvHeads != 0) {
+            throw new IllegalArgumentException("num_attention_heads (" + numHeads
+                    + ") must be a positive multiple of num_key_value_heads (" + numKvHeads + ")");
+        }
+        if (hiddenSize <= 0 || vocabSize <= 0 || numLayers <= 0 || intermediateSize <= 0 || headDim <= 0) {
+            throw new IllegalArgumentException("sizes must be positive");
+        }
+        if (rotaryDim(headDim, partialRotaryFactor) % 2 != 0 || partialRotaryFactor <= 0 || partialRotaryFactor > 1) {
+            throw new IllegalArgumentException("partial_rotary_factor " + partialRotaryFactor
+                    + " must give an even rotary dimension of head_dim " + headDim);
+        }
+        eosTokenIds = List.copyOf(eosTokenIds);
+    }
+
+    public int rotaryDim() {
+        return rotaryDim(headDim, partialRotaryFactor);
+    }
+
+    private static int rotaryDim(int headDim, double factor) {
+        return (int) (headDim * factor);
+    }
+
+    public int queriesPerKvHead() {
+        return numHeads / numKvHeads;
+    }
+
+    public static ModelConfig read(Path folder) {
+        Path file = folder.resolve("config.json");
+        if (!Files.isRegularFile(file)) {
+            throw new ModelLoadException(file + ": missing (a model folder needs config.json)");
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new ModelLoadException(file + ": not valid JSON: " + e.getMessage(), e);
+        }
+        try {
+            return parse(root);
+        } catch (IllegalArgumentException e) {
+            throw new ModelLoadException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    static ModelConfig parse(JsonNode root) {
+        JsonNode archs = root.path("architectures");
+        if (!archs.isArray() || archs.isEmpty()) {
+            throw new IllegalArgumentException("no 'architectures' entry");
+        }
+        int hidden = requireInt(root, "hidden_size");
+        int heads = requireInt(root, "num_attention_heads");
+        int kvHeads = root.path("num_key_value_heads").asInt(heads);
+        int headDim = root.hasNonNull("head_dim") ? root.get("head_dim").asInt()
+                : root.hasNonNull("kv_channels") ? root.get("kv_channels").asInt() : hidden / heads;
+        double eps = root.hasNonNull("norm_eps") ? root.get("norm_eps").asDouble()
+                : root.path("rms_norm_eps").asDouble(1e-6);
+        double partial = root.hasNonNull("partial_rotary_factor") ? root.get("partial_rotary_factor").asDouble()
+                : root.path("rope_percent").asDouble(1.0);
+        List<Integer> eos = new ArrayList<>();
+        JsonNode eosNode = root.path("eos_token_id");
+        if (eosNode.isArray()) {
+            eosNode.forEach(n -> eos.add(n.asInt()));
+        } else if (eosNode.canConvertToInt()) {
+            eos.add(eosNode.asInt());
+        }
+        return new ModelConfig(
+                archs.get(0).asText(),
+                requireInt(root, "vocab_size"),
+                hidden,
+                requireInt(root, "intermediate_size"),
+                requireInt(root, "num_hidden_layers"),
+                heads,
+                kvHeads,
+                headDim,
+                root.path("max_position_embeddings").asInt(2048),
+                root.path("rope_theta").asDouble(10000.0),
+                partial,
+                parseRopeScaling(root.path("rope_scaling")),
+                eps,
+                root.path("tie_word_embeddings").asBoolean(false),
+                root.path("attention_bias").asBoolean(false),
+                root.path("mlp_bias").asBoolean(false),
+                root.path("hidden_act").asText(""),
+                root.path("bos_token_id").asInt(-1),
+                eos);
+    }
+
+    private static RopeScaling parseRopeScaling(JsonNode node) {
+        if (node.isMissingNode() || node.isNull()) {
+            return null;
+        }
+        String type = node.hasNonNull("rope_type") ? node.get("rope_type").asText() : node.path("type").asText("");
+        if (type.equals("default")) {
+            return null;
+        }
+        if (!type.equals("linear") && !type.equals("llama3")) {
+            throw new IllegalArgumentException("rope_scaling type '" + type + "' is not supported (linear, llama3 are)");
+        }
+        return new RopeScaling(type, node.path("factor").asDouble(1.0), node.path("low_freq_factor").asDouble(1.0),
+                node.path("high_freq_factor").asDouble(4.0),
+                node.path("original_max_position_embeddings").asInt(8192));
+    }
+
+    private static int requireInt(JsonNode root, String field) {
+        if (!root.path(field).canConvertToInt()) {
+            throw new IllegalArgumentException("missing or non-integer '" + field + "'");
+        }
+        return root.get(field).asInt();
+    }
+
+    /** The config.json a Hugging Face loader would accept for this model. */
+    public ObjectNode toJson() {
+        ObjectNode o = JSON.createObjectNode();
+        o.putArray("architectures").add(architecture);
+        o.put("model_type", architecture.equals("NemotronForCausalLM") ? "nemotron" : "llama");
+        o.put("vocab_size", vocabSize);
+        o.put("hidden_size", hiddenSize);
+        o.put("intermediate_size", intermediateSize);
+        o.put("num_hidden_layers", numLayers);
+        o.put("num_attention_heads", numHeads);
+        o.put("num_key_value_heads", numKvHeads);
+        o.put("head_dim", headDim);
+        o.put("max_position_embeddings", maxPositionEmbeddings);
+        o.put("rope_theta", ropeTheta);
+        if (architecture.equals("NemotronForCausalLM")) {
+            o.put("partial_rotary_factor", partialRotaryFactor);
+            o.put("norm_eps", normEps);
+        } else {
+            o.put("rms_norm_eps", normEps);
+        }
+        if (ropeScaling != null) {
+            ObjectNode s = o.putObject("rope_scaling");
+            s.put("rope_type", ropeScaling.type());
+            s.put("factor", ropeScaling.factor());
+            if (ropeScaling.type().equals("llama3")) {
+                s.put("low_freq_factor", ropeScaling.lowFreqFactor());
+                s.put("high_freq_factor", ropeScaling.highFreqFactor());
+                s.put("original_max_position_embeddings", ropeScaling.originalMaxPositionEmbeddings());
+            }
+        }
+        o.put("tie_word_embeddings", tieWordEmbeddings);
+        o.put("attention_bias", attentionBias);
+        o.put("mlp_bias", mlpBias);
+        o.put("hidden_act", hiddenAct);
+        o.put("bos_token_id", bosTokenId);
+        if (eosTokenIds.size() == 1) {
+            o.put("eos_token_id", eosTokenIds.get(0));
+        } else {
+            ArrayNode a = o.putArray("eos_token_id");
+            eosTokenIds.forEach(a::add);
+        }
+        o.put("torch_dtype", "float32");
+        return o;
+    }
+}

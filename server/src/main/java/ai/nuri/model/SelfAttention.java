@@ -1,0 +1,28 @@
+package ai.nuri.model;
+
+import ai.djl.ndarray.NDArray;
+
+/** Multi-head self-attention with grouped key/value heads and rotary positions. */
+public record SelfAttention(Projection q, Projection k, Projection v, Projection o, int heads, int kvHeads,
+        int headDim) {
+
+    static SelfAttention load(WeightSource w, String prefix, ModelConfig c) {
+        long qDim = (long) c.numHeads() * c.headDim();
+        long kvDim = (long) c.numKvHeads() * c.headDim();
+        boolean bias = c.attentionBias();
+        return new SelfAttention(
+                Projection.load(w, prefix + ".q_proj", c.hiddenSize(), qDim, bias),
+                Projection.load(w, prefix + ".k_proj", c.hiddenSize(), kvDim, bias),
+                Projection.load(w, prefix + ".v_proj", c.hiddenSize(), kvDim, bias),
+                Projection.load(w, prefix + ".o_proj", qDim, c.hiddenSize(), bias),
+                c.numHeads(), c.numKvHeads(), c.headDim());
+    }
+
+    public NDArray forward(NDArray x, RotaryEmbedding.Angles rope, AttentionKernel kernel, int layer) {
+        long t = x.getShape().get(0);
+        NDArray queries = rope.apply(q.apply(x).reshape(t, heads, headDim));
+        NDArray keys = rope.apply(k.apply(x).reshape(t, kvHeads, headDim));
+        NDArray values = v.apply(x).reshape(t, kvHeads, headDim);
+        return o.apply(kernel.attend(layer, queries, keys, values));
+    }
+}

@@ -1,0 +1,54 @@
+package ai.nuri.text;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * GPT-2's byte-level scheme, as Hugging Face's ByteLevel pre-tokenizer applies it: text is split
+ * by a regex into word-like pieces (a leading space stays with the word), each piece's UTF-8
+ * bytes are mapped to printable characters, and BPE works on those characters.
+ */
+public final class ByteLevel {
+    /** GPT-2's split pattern (the one ByteLevel uses with use_regex=true). */
+    static final Pattern SPLIT = Pattern.compile(
+            "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+");
+
+    private static final char[] BYTE_TO_CHAR = new char[256];
+
+    static {
+        // Printable bytes map to themselves; the rest to 256 + n, in byte order (GPT-2's bytes_to_unicode).
+        int n = 0;
+        for (int b = 0; b < 256; b++) {
+            boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            BYTE_TO_CHAR[b] = printable ? (char) b : (char) (256 + n++);
+        }
+    }
+
+    private ByteLevel() {}
+
+    public static char charOf(int unsignedByte) {
+        return BYTE_TO_CHAR[unsignedByte];
+    }
+
+    /** Splits text into pre-tokens, each already mapped to byte-level characters. */
+    public static List<String> preTokenize(String text) {
+        List<String> pieces = new ArrayList<>();
+        Matcher m = SPLIT.matcher(text);
+        while (m.find()) {
+            pieces.add(toByteChars(m.group()));
+        }
+        return pieces;
+    }
+
+    public static String toByteChars(String text) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        StringBuilder sb = new StringBuilder(bytes.length);
+        for (byte b : bytes) {
+            sb.append(BYTE_TO_CHAR[b & 0xFF]);
+        }
+        return sb.toString();
+    }
+}
