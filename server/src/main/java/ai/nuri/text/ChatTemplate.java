@@ -1,0 +1,139 @@
+package ai.nuri.text;
+
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.filter.Filter;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Hugging Face chat template ({@code chat_template} of tokenizer_config.json) rendered with
+ * Jinjava set up to behave like transformers' Jinja2 environment: trim_blocks and lstrip_blocks,
+ * strict whitespace control, Python string methods, {@code raise_exception} and a Python-style
+ * {@code tojson}. A template that raises or fails to render throws {@link TemplateException}.
+ */
+public final class ChatTemplate {
+    private final String source;
+    private final String bosToken;
+    private final String eosToken;
+    private final Jinjava jinjava;
+
+    public ChatTemplate(String source, String bosToken, String eosToken) {
+        this.source = source;
+        this.bosToken = bosToken == null ? "" : bosToken;
+        this.eosToken = eosToken == null ? "" : eosToken;
+        this.jinjava = newJinjava();
+    }
+
+    private static Jinjava newJinjava() {
+        JinjavaConfig config = JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                .withElResolver(new PythonStringMethods())
+                .withFailOnUnknownTokens(false)
+                .withLegacyOverrides(LegacyOverrides.newBuilder()
+                        .withParseWhitespaceControlStrictly(true)
+                        .withUseTrimmingForNotesAndExpressions(true)
+                        .withUseNaturalOperatorPrecedence(true)
+                        .withKeepNullableLoopValues(true)
+                        .withAllowAdjacentTextNodes(true)
+                        .build())
+                .build();
+        Jinjava j = new Jinjava(config);
+        try {
+            j.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
+                    ChatTemplate.class.getDeclaredMethod("raiseException", String.class)));
+        } catch (NoSuchMethodException e) {
+            throw new IllegalStateException(e);
+        }
+        j.getGlobalContext().registerFilter(new Filter() {
+            @Override
+            public String getName() {
+                return "tojson";
+            }
+
+            @Override
+            public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+                return PythonJson.dumps(var);
+            }
+        });
+        return j;
+    }
+
+    /** Called by templates as {@code raise_exception('...')}: the message reaches the caller. */
+    public static String raiseException(String message) {
+        throw new TemplateException(message);
+    }
+
+    public String source() {
+        return source;
+    }
+
+    /**
+     * Renders the conversation; with {@code addGenerationPrompt} the text ends where the
+     * assistant's reply begins.
+     */
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return render(messages, addGenerationPrompt, Map.of());
+    }
+
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, Object> extra) {
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (ChatMessage m : messages) {
+            Map<String, Object> map = new LinkedHashMap<>();
+            map.put("role", m.role());
+            map.put("content", m.content());
+            list.add(map);
+        }
+        Map<String, Object> context = new HashMap<>(extra);
+        context.put("messages", list);
+        context.put("add_generation_prompt", addGenerationPrompt);
+        context.put("bos_token", bosToken);
+        context.put("eos_token", eosToken);
+        RenderResult result;
+        try {
+            result = jinjava.renderForResult(source, context);
+        } catch (TemplateException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            Throwable cause = e;
+            while (cause != null) {
+                if (cause instanceof TemplateException te) {
+                    throw te;
+                }
+                cause = cause.getCause();
+            }
+            throw new TemplateException("chat template failed: " + e.getMessage());
+        }
+        for (TemplateError error : result.getErrors()) {
+            if (error.getException() != null) {
+                Throwable cause = error.getException();
+                while (cause != null) {
+                    if (cause instanceof TemplateException te) {
+                        throw te;
+                    }
+                    cause = cause.getCause();
+                }
+            }
+            if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
+                throw new TemplateException("chat template failed: " + error.getMessage());
+            }
+        }
+        return result.getOutput();
+    }
+
+    /** The template could not render these messages (the template raised, or is broken). */
+    public static final class TemplateException extends RuntimeException {
+        public TemplateException(String message) {
+            super(message);
+        }
+    }
+}
