@@ -1,0 +1,106 @@
+package ai.nuri.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** Each filter against distributions computed by hand. */
+class SamplerTest {
+    private static SamplingParams params(double temperature, double topP, int topK, double minP) {
+        return new SamplingParams(temperature, topP, topK, minP, 1, 0, 0, null, 10, List.of(), List.of(), false);
+    }
+
+    private static final float[] LOGITS = {(float) Math.log(0.5), (float) Math.log(0.3), (float) Math.log(0.15),
+            (float) Math.log(0.05)};
+
+    @Test
+    void temperatureOneIsTheSoftmax() {
+        assertArrayEquals(new double[] {0.5, 0.3, 0.15, 0.05}, Sampler.probabilities(LOGITS.clone(), params(1, 1, 0, 0)), 1e-7);
+    }
+
+    @Test
+    void temperatureSharpens() {
+        // T = 0.5 squares the probabilities before renormalising: 0.25, 0.09, 0.0225, 0.0025 over 0.365.
+        double z = 0.25 + 0.09 + 0.0225 + 0.0025;
+        assertArrayEquals(new double[] {0.25 / z, 0.09 / z, 0.0225 / z, 0.0025 / z},
+                Sampler.probabilities(LOGITS.clone(), params(0.5, 1, 0, 0)), 1e-7);
+    }
+
+    @Test
+    void topKKeepsTheKMostLikely() {
+        assertArrayEquals(new double[] {0.5 / 0.8, 0.3 / 0.8, 0, 0}, Sampler.probabilities(LOGITS.clone(), params(1, 1, 2, 0)), 1e-7);
+    }
+
+    @Test
+    void topPKeepsTheSmallestSetReachingP() {
+        // 0.5 + 0.3 = 0.8 >= 0.75: the first two survive.
+        assertArrayEquals(new double[] {0.5 / 0.8, 0.3 / 0.8, 0, 0}, Sampler.probabilities(LOGITS.clone(), params(1, 0.75, 0, 0)), 1e-7);
+        // 0.5 < 0.5000001: needs the second token too.
+        assertArrayEquals(new double[] {0.5 / 0.8, 0.3 / 0.8, 0, 0}, Sampler.probabilities(LOGITS.clone(), params(1, 0.5000001, 0, 0)), 1e-7);
+    }
+
+    @Test
+    void minPDropsTokensBelowAFractionOfTheTop() {
+        // min_p 0.4: threshold 0.2; 0.15 and 0.05 go.
+        assertArrayEquals(new double[] {0.5 / 0.8, 0.3 / 0.8, 0, 0}, Sampler.probabilities(LOGITS.clone(), params(1, 1, 0, 0.4)), 1e-7);
+    }
+
+    @Test
+    void penalties() {
+        float[] logits = {2f, -2f, 1f, 0.5f};
+        BitSet seen = new BitSet();
+        seen.set(0);
+        seen.set(1);
+        Map<Integer, Integer> counts = new HashMap<>(Map.of(2, 3));
+        SamplingParams p = new SamplingParams(0, 1, 0, 0, 2.0, 0.5, 0.25, null, 10, List.of(), List.of(), false);
+        Sampler.applyPenalties(logits, p, seen, counts);
+        // Repetition: positive logits divided, negative multiplied. Frequency 0.5 * 3 + presence 0.25 on token 2.
+        assertArrayEquals(new float[] {1f, -4f, 1f - 1.75f, 0.5f}, logits, 1e-6f);
+    }
+
+    @Test
+    void greedyTakesTheArgmaxAndSeedsReproduce() {
+        assertEquals(0, Sampler.sample(LOGITS.clone(), params(0, 1, 0, 0), new BitSet(), Map.of(), new SplittableRandom(1)));
+        int[] a = new int[50];
+        int[] b = new int[50];
+        SplittableRandom ra = new SplittableRandom(42);
+        SplittableRandom rb = new SplittableRandom(42);
+        for (int i = 0; i < 50; i++) {
+            a[i] = Sampler.sample(LOGITS.clone(), params(1, 1, 0, 0), new BitSet(), Map.of(), ra);
+            b[i] = Sampler.sample(LOGITS.clone(), params(1, 1, 0, 0), new BitSet(), Map.of(), rb);
+        }
+        assertArrayEquals(a, b);
+    }
+
+    @Test
+    void samplingFollowsTheDistribution() {
+        SplittableRandom r = new SplittableRandom(7);
+        int[] counts = new int[4];
+        int n = 20000;
+        for (int i = 0; i < n; i++) {
+            counts[Sampler.sample(LOGITS.clone(), params(1, 1, 0, 0), new BitSet(), Map.of(), r)]++;
+        }
+        double[] expected = {0.5, 0.3, 0.15, 0.05};
+        for (int i = 0; i < 4; i++) {
+            // 5 standard deviations of a binomial proportion at n = 20000.
+            double sd = Math.sqrt(expected[i] * (1 - expected[i]) / n);
+            assertEquals(expected[i], counts[i] / (double) n, 5 * sd, "token " + i);
+        }
+    }
+
+    @Test
+    void outOfRangeParametersAreRejected() {
+        assertThrows(IllegalArgumentException.class, () -> params(-0.1, 1, 0, 0));
+        assertThrows(IllegalArgumentException.class, () -> params(1, 0, 0, 0));
+        assertThrows(IllegalArgumentException.class, () -> params(1, 1.01, 0, 0));
+        assertThrows(IllegalArgumentException.class, () -> params(1, 1, 0, 1.5));
+        assertThrows(IllegalArgumentException.class, () -> SamplingParams.greedy(0));
+    }
+}
