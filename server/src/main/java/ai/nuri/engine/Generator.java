@@ -64,6 +64,7 @@ public final class Generator {
         int[] output = new int[Math.min(params.maxTokens(), contextLength - prompt.length)];
         int produced = 0;
         FinishReason reason = FinishReason.LENGTH;
+        boolean stoppedByString = false;
 
         BlockTable blocks = cache.newBlockTable();
         try {
@@ -81,6 +82,7 @@ public final class Generator {
                 emit(step.emit(), text, onText);
                 if (step.stopped()) {
                     reason = FinishReason.STOP;
+                    stoppedByString = true;
                     break;
                 }
                 if (produced == output.length) {
@@ -90,8 +92,10 @@ public final class Generator {
                 reserve(blocks, position + 1);
                 logits = model.forward(List.of(new SequenceChunk(blocks, new int[] {token}, position)), cache)[0];
             }
-            if (reason == FinishReason.LENGTH) {
-                emit(stops.offer(detokenizer.flush()).emit() + stops.flush(), text, onText);
+            if (!stoppedByString) {
+                // Text held back (an incomplete character, or a possible start of a stop string) is final now.
+                StopStringMatcher.Step last = stops.offer(detokenizer.flush());
+                emit(last.emit() + stops.flush(), text, onText);
             }
         } finally {
             blocks.release(cache.allocator());

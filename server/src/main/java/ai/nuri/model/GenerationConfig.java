@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -26,16 +25,8 @@ public record GenerationConfig(List<Integer> eosTokenIds, Double temperature, Do
         } catch (IOException e) {
             throw new ModelLoadException(file + ": not valid JSON: " + e.getMessage(), e);
         }
-        List<Integer> eos = new ArrayList<>();
-        JsonNode eosNode = root.path("eos_token_id");
-        if (eosNode.isArray()) {
-            eosNode.forEach(n -> eos.add(n.asInt()));
-        } else if (eosNode.canConvertToInt()) {
-            eos.add(eosNode.asInt());
-        } else {
-            eos.addAll(config.eosTokenIds());
-        }
-        return new GenerationConfig(List.copyOf(eos),
+        List<Integer> eos = ModelConfig.tokenIds(root.path("eos_token_id"));
+        return new GenerationConfig(List.copyOf(eos.isEmpty() ? config.eosTokenIds() : eos),
                 root.hasNonNull("temperature") ? root.get("temperature").asDouble() : null,
                 root.hasNonNull("top_p") ? root.get("top_p").asDouble() : null,
                 root.hasNonNull("top_k") ? root.get("top_k").asInt() : null,

@@ -97,13 +97,7 @@ public record ModelConfig(
                 : root.path("rms_norm_eps").asDouble(1e-6);
         double partial = root.hasNonNull("partial_rotary_factor") ? root.get("partial_rotary_factor").asDouble()
                 : root.path("rope_percent").asDouble(1.0);
-        List<Integer> eos = new ArrayList<>();
-        JsonNode eosNode = root.path("eos_token_id");
-        if (eosNode.isArray()) {
-            eosNode.forEach(n -> eos.add(n.asInt()));
-        } else if (eosNode.canConvertToInt()) {
-            eos.add(eosNode.asInt());
-        }
+        List<Integer> eos = tokenIds(root.path("eos_token_id"));
         return new ModelConfig(
                 archs.get(0).asText(),
                 requireInt(root, "vocab_size"),
@@ -124,6 +118,17 @@ public record ModelConfig(
                 root.path("hidden_act").asText(""),
                 root.path("bos_token_id").asInt(-1),
                 eos);
+    }
+
+    /** A token id field that may be one id or a list of ids (as eos_token_id is); empty if absent. */
+    static List<Integer> tokenIds(JsonNode node) {
+        List<Integer> ids = new ArrayList<>();
+        if (node.isArray()) {
+            node.forEach(n -> ids.add(n.asInt()));
+        } else if (node.canConvertToInt()) {
+            ids.add(node.asInt());
+        }
+        return ids;
     }
 
     private static RopeScaling parseRopeScaling(JsonNode node) {

@@ -110,6 +110,17 @@ class DemoModelTest {
     }
 
     @Test
+    void textHeldBackForAPossibleStopStringIsKeptWhenEndOfSequenceComes() {
+        // The answer ends "...물어보세요." and then <|im_end|>: "요." could begin the stop string "요.\n".
+        SamplingParams p = new SamplingParams(0, 1, 0, 0, 1, 0, 0, null, 128, List.of("요.\n"), List.of(), false);
+        StringBuilder streamed = new StringBuilder();
+        Generator.Result r = generator.generate(prompt("고마워요."), p, streamed::append);
+        assertEquals("도움이 되었다니 기쁩니다. 더 궁금한 점이 있으면 언제든지 물어보세요.", r.text());
+        assertEquals(r.text(), streamed.toString());
+        assertEquals(FinishReason.STOP, r.finishReason());
+    }
+
+    @Test
     void aThousandGenerationsLeaveNoNativeArraysOrBlocksBehind() {
         int baseline = model.liveArrayCount();
         String[] questions = {"안녕하세요.", "여권을 잃어버렸어요.", "화재가 나면 어떻게 신고하나요?", "폐건전지는 어디에 버리나요?"};
