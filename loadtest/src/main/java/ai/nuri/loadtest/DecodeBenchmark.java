@@ -1,9 +1,11 @@
 package ai.nuri.loadtest;
 
+import ai.nuri.engine.Engine;
+import ai.nuri.engine.EngineConfig;
+import ai.nuri.engine.EngineObserver;
 import ai.nuri.engine.Generator;
 import ai.nuri.engine.SamplingParams;
 import ai.nuri.model.LanguageModel;
-import ai.nuri.model.kv.PagedKvCache;
 import ai.nuri.text.ChatMessage;
 import ai.nuri.text.Tokenizer;
 import java.nio.file.Path;
@@ -26,8 +28,9 @@ public final class DecodeBenchmark {
         int tokens = args.length > 1 ? Integer.parseInt(args[1]) : 128;
         int runs = args.length > 2 ? Integer.parseInt(args[2]) : 5;
         try (LanguageModel model = LanguageModel.load(folder); Tokenizer tokenizer = Tokenizer.load(folder);
-                PagedKvCache cache = model.newKvCache(model.config().maxPositionEmbeddings() / 16 + 2, 16)) {
-            Generator generator = new Generator(model, tokenizer, cache, 256);
+                Engine engine = new Engine(model, tokenizer,
+                        EngineConfig.singleStream(model.config().maxPositionEmbeddings()), EngineObserver.NONE)) {
+            Generator generator = new Generator(engine);
             String text = tokenizer.chatTemplate().map(t -> t.render(List.of(ChatMessage.user("여권 재발급은 어디서 하나요?")), true))
                     .orElse("여권 재발급은 어디서 하나요?");
             int[] prompt = tokenizer.encode(text);

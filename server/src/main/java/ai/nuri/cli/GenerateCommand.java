@@ -1,10 +1,12 @@
 package ai.nuri.cli;
 
+import ai.nuri.engine.Engine;
+import ai.nuri.engine.EngineConfig;
+import ai.nuri.engine.EngineObserver;
 import ai.nuri.engine.Generator;
 import ai.nuri.engine.SamplingParams;
 import ai.nuri.model.GenerationConfig;
 import ai.nuri.model.LanguageModel;
-import ai.nuri.model.kv.PagedKvCache;
 import ai.nuri.text.ChatMessage;
 import ai.nuri.text.Tokenizer;
 import java.io.PrintStream;
@@ -73,9 +75,8 @@ final class GenerateCommand implements Callable<Integer> {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         try (LanguageModel lm = LanguageModel.load(folder, Runtime.device(device), Runtime.dtype(dtype));
                 Tokenizer tokenizer = Tokenizer.load(folder)) {
-            int blockSize = 16;
-            int blocks = lm.config().maxPositionEmbeddings() / blockSize + 2;
-            try (PagedKvCache cache = lm.newKvCache(blocks, blockSize)) {
+            try (Engine engine = new Engine(lm, tokenizer, EngineConfig.singleStream(lm.config().maxPositionEmbeddings()),
+                    EngineObserver.NONE)) {
                 int[] ids = tokenizer.encode(promptText(tokenizer));
                 GenerationConfig gc = lm.generationConfig();
                 double t = temperature != null ? temperature
@@ -84,7 +85,7 @@ final class GenerateCommand implements Callable<Integer> {
                         stop, List.of(), false);
                 long start = System.nanoTime();
                 long[] firstToken = {0};
-                Generator.Result r = new Generator(lm, tokenizer, cache, 256).generate(ids, params, delta -> {
+                Generator.Result r = new Generator(engine).generate(ids, params, delta -> {
                     if (firstToken[0] == 0) {
                         firstToken[0] = System.nanoTime();
                     }

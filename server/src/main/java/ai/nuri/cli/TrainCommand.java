@@ -3,6 +3,9 @@ package ai.nuri.cli;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.nuri.engine.Engine;
+import ai.nuri.engine.EngineConfig;
+import ai.nuri.engine.EngineObserver;
 import ai.nuri.engine.Generator;
 import ai.nuri.engine.SamplingParams;
 import ai.nuri.model.CheckpointWriter;
@@ -10,7 +13,6 @@ import ai.nuri.model.DecoderModel;
 import ai.nuri.model.LanguageModel;
 import ai.nuri.model.ModelConfig;
 import ai.nuri.model.RandomWeights;
-import ai.nuri.model.kv.PagedKvCache;
 import ai.nuri.model.train.CausalLmTrainer;
 import ai.nuri.model.train.TrainingExample;
 import ai.nuri.text.BpeTrainer;
@@ -155,8 +157,9 @@ final class TrainCommand implements Callable<Integer> {
         long tokens = 0;
         long nanos = 0;
         try (LanguageModel lm = LanguageModel.load(out); Tokenizer tokenizer = Tokenizer.load(out);
-                PagedKvCache cache = lm.newKvCache(64, 16)) {
-            Generator generator = new Generator(lm, tokenizer, cache, 256);
+                Engine engine = new Engine(lm, tokenizer, EngineConfig.singleStream(lm.config().maxPositionEmbeddings()),
+                        EngineObserver.NONE)) {
+            Generator generator = new Generator(engine);
             for (Pair p : pairs) {
                 long t0 = System.nanoTime();
                 Generator.Result r = generator.generate(tokenizer.encode(promptText(tokenizer, p.question())),

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.nuri.model.LanguageModel;
-import ai.nuri.model.kv.PagedKvCache;
 import ai.nuri.text.ChatMessage;
 import ai.nuri.text.Tokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,7 +27,7 @@ class DemoModelTest {
 
     static LanguageModel model;
     static Tokenizer tokenizer;
-    static PagedKvCache cache;
+    static Engine engine;
     static Generator generator;
 
     record Pair(String question, String answer) {}
@@ -37,13 +36,13 @@ class DemoModelTest {
     static void load() throws IOException {
         model = LanguageModel.load(DEMO);
         tokenizer = Tokenizer.load(DEMO);
-        cache = model.newKvCache(64, 16);
-        generator = new Generator(model, tokenizer, cache, 256);
+        engine = new Engine(model, tokenizer, new EngineConfig(8, 256, 64, 16, 64, 512), EngineObserver.NONE);
+        generator = new Generator(engine);
     }
 
     @AfterAll
     static void close() {
-        cache.close();
+        engine.close();
         model.close();
         tokenizer.close();
     }
@@ -130,6 +129,6 @@ class DemoModelTest {
             generator.generate(prompt(questions[i % questions.length]), p, d -> { });
         }
         assertEquals(baseline, model.liveArrayCount(), "live NDArrays after 1000 generations");
-        assertEquals(0, cache.allocator().usedBlocks(), "every KV block returned");
+        assertEquals(0.0, engine.kvCacheUsage(), "every KV block returned");
     }
 }

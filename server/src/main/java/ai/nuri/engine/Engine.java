@@ -1,0 +1,291 @@
+package ai.nuri.engine;
+
+import ai.nuri.model.LanguageModel;
+import ai.nuri.model.kv.PagedKvCache;
+import ai.nuri.model.kv.SequenceChunk;
+import ai.nuri.text.Tokenizer;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The continuous-batching engine of one model. One thread owns the model, its KV pool and every
+ * sequence; other threads only submit and cancel. Each step: take new arrivals, drop cancelled
+ * sequences, schedule a batch (prefill chunks and decode tokens together), run one forward pass,
+ * sample, stream, and retire what finished.
+ */
+public final class Engine implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+    private static final SecureRandom SEEDS = new SecureRandom();
+
+    private final LanguageModel model;
+    private final Tokenizer tokenizer;
+    private final EngineConfig config;
+    private final EngineObserver observer;
+    private final PagedKvCache cache;
+    private final Scheduler scheduler;
+    private final LinkedBlockingQueue<Sequence> inbox = new LinkedBlockingQueue<>();
+    /** Submitted and not yet admitted to a batch: what the waiting-queue limit counts. */
+    private final AtomicInteger queued = new AtomicInteger();
+    private final Set<Integer> eosIds;
+    private final Thread thread;
+    private volatile boolean draining;
+    private volatile boolean closed;
+    private volatile int runningCount;
+    private volatile int waitingSnapshot;
+    private volatile double kvUsage;
+
+    public Engine(LanguageModel model, Tokenizer tokenizer, EngineConfig config, EngineObserver observer) {
+        if ((long) config.kvCacheBlocks() * config.blockSize() < config.maxModelLen()) {
+            throw new IllegalArgumentException("the KV cache (" + config.kvCacheBlocks() + " blocks of "
+                    + config.blockSize() + ") must hold at least one sequence of max model length " + config.maxModelLen());
+        }
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.config = config;
+        this.observer = observer;
+        this.cache = model.newKvCache(config.kvCacheBlocks(), config.blockSize());
+        this.scheduler = new Scheduler(config, cache.allocator(), observer);
+        this.eosIds = Set.copyOf(model.generationConfig().eosTokenIds());
+        this.thread = new Thread(this::loop, "nuri-engine-" + model.id());
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** Lets a caller cancel what it submitted. */
+    public interface Handle {
+        void cancel();
+    }
+
+    /**
+     * Queues a request. Throws {@link EngineRejectedException} when draining or when the waiting
+     * queue is full; the request then costs nothing.
+     */
+    public Handle submit(EngineRequest request) {
+        if (draining || closed) {
+            observer.onRejected(EngineRejectedException.Reason.DRAINING);
+            throw new EngineRejectedException(EngineRejectedException.Reason.DRAINING, "the server is shutting down");
+        }
+        if (request.prompt().length + 1 > config.maxModelLen()) {
+            throw new IllegalArgumentException("the prompt has " + request.prompt().length
+                    + " tokens; the maximum context length is " + config.maxModelLen());
+        }
+        if (queued.incrementAndGet() > config.maxWaiting()) {
+            queued.decrementAndGet();
+            observer.onRejected(EngineRejectedException.Reason.QUEUE_FULL);
+            throw new EngineRejectedException(EngineRejectedException.Reason.QUEUE_FULL, "too many requests are waiting");
+        }
+        Long seed = request.params().seed();
+        Sequence s = new Sequence(request, cache.newBlockTable(), tokenizer, seed != null ? seed : SEEDS.nextLong());
+        inbox.add(s);
+        return s::cancel;
+    }
+
+    private void loop() {
+        while (!closed) {
+            try {
+                takeArrivals();
+                dropCancelled();
+                if (scheduler.isIdle()) {
+                    continue;
+                }
+                step();
+            } catch (InterruptedException e) {
+                break;
+            } catch (RuntimeException | Error e) {
+                LOG.error("engine step failed; aborting the running sequences", e);
+                abortAll("engine error: " + e.getMessage());
+            } finally {
+                runningCount = scheduler.running.size();
+                waitingSnapshot = scheduler.waiting.size();
+                kvUsage = cache.usage();
+            }
+        }
+        abortAll("the engine stopped");
+    }
+
+    private void takeArrivals() throws InterruptedException {
+        Sequence first = scheduler.isIdle() ? inbox.poll(50, TimeUnit.MILLISECONDS) : inbox.poll();
+        if (first == null) {
+            return;
+        }
+        scheduler.waiting.add(first);
+        Sequence next;
+        while ((next = inbox.poll()) != null) {
+            scheduler.waiting.add(next);
+        }
+    }
+
+    private void dropCancelled() {
+        List<Sequence> cancelled = new ArrayList<>();
+        for (Sequence s : scheduler.running) {
+            if (s.isCancelled()) {
+                cancelled.add(s);
+            }
+        }
+        for (Sequence s : scheduler.waiting) {
+            if (s.isCancelled()) {
+                cancelled.add(s);
+            }
+        }
+        for (Sequence s : cancelled) {
+            if (!s.admitted) {
+                queued.decrementAndGet();
+            }
+            scheduler.remove(s);
+            observer.onAborted("cancelled");
+            s.request.listener().onAbort("cancelled");
+        }
+    }
+
+    private void step() {
+        List<Scheduler.Scheduled> plan = scheduler.schedule();
+        for (Scheduler.Scheduled sc : plan) {
+            if (!sc.sequence().admitted) {
+                sc.sequence().admitted = true;
+                queued.decrementAndGet();
+            }
+        }
+        if (plan.isEmpty()) {
+            return;
+        }
+        List<SequenceChunk> chunks = new ArrayList<>(plan.size());
+        int tokens = 0;
+        for (Scheduler.Scheduled sc : plan) {
+            Sequence s = sc.sequence();
+            chunks.add(new SequenceChunk(s.blocks, s.tokens(s.computed, s.computed + sc.tokens()), s.computed));
+            tokens += sc.tokens();
+        }
+        long t0 = System.nanoTime();
+        float[][] logits = model.forward(chunks, cache);
+        observer.onStep(plan.size(), tokens, (System.nanoTime() - t0) / 1e9);
+        for (int i = 0; i < plan.size(); i++) {
+            Sequence s = plan.get(i).sequence();
+            s.computed += plan.get(i).tokens();
+            if (s.computed == s.length()) {
+                sampleAndEmit(s, logits[i]);
+            }
+        }
+    }
+
+    private void sampleAndEmit(Sequence s, float[] logits) {
+        SamplingParams p = s.request.params();
+        float[] raw = s.request.logprobs() >= 0 ? logits.clone() : null;
+        int token = Sampler.sample(logits, p, s.seen, s.outputCounts, s.random);
+        s.append(token);
+        long now = System.nanoTime();
+        if (s.firstTokenNanos == 0) {
+            s.firstTokenNanos = now;
+            observer.onFirstToken((now - s.arrivalNanos) / 1e9, (now - s.scheduledNanos) / 1e9);
+        } else {
+            observer.onInterToken((now - s.lastTokenNanos) / 1e9);
+        }
+        s.lastTokenNanos = now;
+
+        FinishReason finish = null;
+        boolean byStopString = false;
+        String text;
+        if (p.stopTokenIds().contains(token) || (!p.ignoreEos() && eosIds.contains(token))) {
+            finish = FinishReason.STOP;
+            text = "";
+        } else {
+            var step = s.stops.offer(s.detokenizer.add(token));
+            text = step.emit();
+            if (step.stopped()) {
+                finish = FinishReason.STOP;
+                byStopString = true;
+            }
+        }
+        if (finish == null && (s.outputLength() >= p.maxTokens() || s.length() >= config.maxModelLen())) {
+            finish = FinishReason.LENGTH;
+        }
+        if (finish != null && !byStopString) {
+            text = text + s.stops.offer(s.detokenizer.flush()).emit() + s.stops.flush();
+        }
+        List<TokenLogprob> lps = raw == null ? List.of() : List.of(Logprobs.of(raw, token, s.request.logprobs()));
+        s.request.listener().onDelta(text, new int[] {token}, lps);
+        if (finish != null) {
+            scheduler.remove(s);
+            s.request.listener().onFinish(finish, s.promptLength(), s.outputLength());
+            observer.onFinished(finish, s.promptLength(), s.outputLength(), (now - s.arrivalNanos) / 1e9,
+                    (now - s.firstTokenNanos) / 1e9);
+        }
+    }
+
+    private void abortAll(String reason) {
+        List<Sequence> all = new ArrayList<>(scheduler.running);
+        all.addAll(scheduler.waiting);
+        Sequence s;
+        while ((s = inbox.poll()) != null) {
+            all.add(s);
+        }
+        for (Sequence seq : all) {
+            scheduler.remove(seq);
+            observer.onAborted(reason);
+            seq.request.listener().onAbort(reason);
+        }
+        queued.set(0);
+    }
+
+    /** Stops taking requests; those already queued or running still finish. */
+    public void startDraining() {
+        draining = true;
+    }
+
+    public boolean isDraining() {
+        return draining;
+    }
+
+    /** True while the engine thread runs: what liveness means. */
+    public boolean isAlive() {
+        return thread.isAlive();
+    }
+
+    public boolean isIdle() {
+        return runningCount == 0 && waitingSnapshot == 0 && inbox.isEmpty();
+    }
+
+    public int runningCount() {
+        return runningCount;
+    }
+
+    /** Sequences waiting for a batch: new arrivals and preempted ones. */
+    public int waitingCount() {
+        return waitingSnapshot + inbox.size();
+    }
+
+    public double kvCacheUsage() {
+        return kvUsage;
+    }
+
+    public EngineConfig config() {
+        return config;
+    }
+
+    public LanguageModel model() {
+        return model;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        cache.close();
+    }
+}

@@ -1,0 +1,26 @@
+package ai.nuri.engine;
+
+/**
+ * What the engine reports for metrics, in seconds and counts. The engine calls these on its
+ * thread; implementations must be cheap.
+ */
+public interface EngineObserver {
+    default void onStep(int batchSize, int scheduledTokens, double seconds) {}
+
+    default void onQueued(double queueSeconds) {}
+
+    default void onFirstToken(double timeToFirstTokenSeconds, double prefillSeconds) {}
+
+    default void onInterToken(double seconds) {}
+
+    default void onFinished(FinishReason reason, int promptTokens, int generationTokens, double e2eSeconds,
+            double decodeSeconds) {}
+
+    default void onAborted(String reason) {}
+
+    default void onRejected(EngineRejectedException.Reason reason) {}
+
+    default void onPreemption() {}
+
+    EngineObserver NONE = new EngineObserver() {};
+}

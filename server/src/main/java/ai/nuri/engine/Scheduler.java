@@ -1,0 +1,93 @@
+package ai.nuri.engine;
+
+import ai.nuri.model.kv.BlockAllocator;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * Decides each step's batch (iteration-level scheduling, as vLLM does). Running sequences go
+ * first, oldest first, each taking what it still needs (one decode token, or the next prefill
+ * chunk) from the step's token budget; then waiting sequences are admitted while sequences,
+ * tokens and KV blocks allow. When the pool runs dry the youngest running sequence is preempted:
+ * its blocks are freed and it waits at the front, to be recomputed from its tokens later.
+ */
+final class Scheduler {
+    /** One sequence's share of a step. */
+    record Scheduled(Sequence sequence, int tokens) {}
+
+    private final EngineConfig config;
+    private final BlockAllocator allocator;
+    private final EngineObserver observer;
+    final Deque<Sequence> waiting = new ArrayDeque<>();
+    /** Admission order, oldest first. */
+    final List<Sequence> running = new ArrayList<>();
+
+    Scheduler(EngineConfig config, BlockAllocator allocator, EngineObserver observer) {
+        this.config = config;
+        this.allocator = allocator;
+        this.observer = observer;
+    }
+
+    boolean isIdle() {
+        return waiting.isEmpty() && running.isEmpty();
+    }
+
+    List<Scheduled> schedule() {
+        int budget = config.maxNumBatchedTokens();
+        List<Scheduled> plan = new ArrayList<>();
+        boolean preempted = false;
+        for (int i = 0; i < running.size() && budget > 0; i++) {
+            Sequence s = running.get(i);
+            int n = Math.min(s.pending(), budget);
+            while (!s.blocks.reserve(s.computed + n, allocator)) {
+                Sequence victim = running.get(running.size() - 1);
+                preempt(victim);
+                preempted = true;
+                if (victim == s) {
+                    n = 0;
+                    break;
+                }
+            }
+            if (n > 0) {
+                plan.add(new Scheduled(s, n));
+                budget -= n;
+            }
+        }
+        // After a preemption the pool is tight: let the survivors finish before admitting more.
+        long now = System.nanoTime();
+        while (!preempted && budget > 0 && !waiting.isEmpty() && running.size() < config.maxNumSeqs()) {
+            Sequence s = waiting.peekFirst();
+            int n = Math.min(s.pending(), budget);
+            if (!s.blocks.reserve(s.computed + n, allocator)) {
+                break;
+            }
+            waiting.pollFirst();
+            running.add(s);
+            if (s.scheduledNanos == 0) {
+                s.scheduledNanos = now;
+                observer.onQueued((now - s.arrivalNanos) / 1e9);
+            }
+            plan.add(new Scheduled(s, n));
+            budget -= n;
+        }
+        return plan;
+    }
+
+    private void preempt(Sequence victim) {
+        running.remove(victim);
+        victim.blocks.release(allocator);
+        victim.computed = 0;
+        waiting.addFirst(victim);
+        observer.onPreemption();
+    }
+
+    /** Removes a sequence wherever it is and frees its blocks. */
+    void remove(Sequence s) {
+        if (!running.remove(s)) {
+            waiting.remove(s);
+        }
+        s.blocks.release(allocator);
+    }
+}

@@ -1,0 +1,95 @@
+package ai.nuri.engine;
+
+import ai.nuri.model.kv.BlockTable;
+import ai.nuri.text.IncrementalDetokenizer;
+import ai.nuri.text.StopStringMatcher;
+import ai.nuri.text.Tokenizer;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * One request's state inside the engine: its tokens (prompt, then output), how many of them are
+ * in the KV cache, and its decoding state. Touched only by the engine thread, except
+ * {@link #cancel()}.
+ */
+final class Sequence {
+    final EngineRequest request;
+    final long arrivalNanos;
+    final BlockTable blocks;
+    final IncrementalDetokenizer detokenizer;
+    final StopStringMatcher stops;
+    final SplittableRandom random;
+    final BitSet seen = new BitSet();
+    final Map<Integer, Integer> outputCounts = new HashMap<>();
+    private int[] tokens;
+    private int length;
+    private final int promptLength;
+    /** Positions whose keys and values are in the cache. */
+    int computed;
+    long scheduledNanos;
+    /** Has been in a batch at least once (preempted sequences stay admitted). */
+    boolean admitted;
+    long firstTokenNanos;
+    long lastTokenNanos;
+    private volatile boolean cancelled;
+
+    Sequence(EngineRequest request, BlockTable blocks, Tokenizer tokenizer, long seed) {
+        this.request = request;
+        this.arrivalNanos = System.nanoTime();
+        this.blocks = blocks;
+        this.detokenizer = new IncrementalDetokenizer(tokenizer, true);
+        this.stops = new StopStringMatcher(request.params().stop());
+        this.random = new SplittableRandom(seed);
+        this.promptLength = request.prompt().length;
+        this.tokens = Arrays.copyOf(request.prompt(), promptLength + 16);
+        this.length = promptLength;
+        for (int t : request.prompt()) {
+            seen.set(t);
+        }
+    }
+
+    int length() {
+        return length;
+    }
+
+    int promptLength() {
+        return promptLength;
+    }
+
+    int outputLength() {
+        return length - promptLength;
+    }
+
+    int[] tokens(int from, int to) {
+        return Arrays.copyOfRange(tokens, from, to);
+    }
+
+    int lastToken() {
+        return tokens[length - 1];
+    }
+
+    void append(int token) {
+        if (length == tokens.length) {
+            tokens = Arrays.copyOf(tokens, tokens.length * 2);
+        }
+        tokens[length++] = token;
+        seen.set(token);
+        outputCounts.merge(token, 1, Integer::sum);
+    }
+
+    /** Tokens not yet in the cache: the rest of the prompt, or the last sampled token. */
+    int pending() {
+        return length - computed;
+    }
+
+    void cancel() {
+        cancelled = true;
+    }
+
+    boolean isCancelled() {
+        return cancelled;
+    }
+}
