@@ -1,0 +1,163 @@
+package ai.nuri.cli;
+
+import ai.djl.ndarray.types.DataType;
+import ai.nuri.engine.Engine;
+import ai.nuri.engine.EngineConfig;
+import ai.nuri.http.ModelRegistry;
+import ai.nuri.http.NuriServer;
+import ai.nuri.http.ServedModel;
+import ai.nuri.http.ServerConfig;
+import ai.nuri.metrics.ModelMetrics;
+import ai.nuri.metrics.NuriMetrics;
+import ai.nuri.model.LanguageModel;
+import ai.nuri.model.kv.PagedKvCache;
+import ai.nuri.text.Tokenizer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Serves the models of a model store over the OpenAI-compatible API. */
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Serve models over an OpenAI-compatible HTTP API. Every flag has an environment twin.")
+public final class ServeCommand implements Callable<Integer> {
+    @Option(names = "--host", defaultValue = "${env:NURI_HOST:-127.0.0.1}", description = "Bind address; NURI_HOST (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "${env:NURI_PORT:-8000}", description = "Port; NURI_PORT (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--model-store", defaultValue = "${env:NURI_MODEL_STORE:-model-store}",
+            description = "Folder of model folders; NURI_MODEL_STORE (default: ${DEFAULT-VALUE}).")
+    Path modelStore;
+
+    @Option(names = "--models", split = ",", defaultValue = "${env:NURI_MODELS:-}",
+            description = "Model folders to serve, comma-separated; NURI_MODELS (default: every folder with a config.json).")
+    List<String> modelNames = new ArrayList<>();
+
+    @Option(names = "--device", defaultValue = "${env:NURI_DEVICE:-cpu}", description = "cpu or cuda:N; NURI_DEVICE (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--dtype", defaultValue = "${env:NURI_DTYPE:-float32}", description = "float32 or float16; NURI_DTYPE (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @Option(names = "--max-num-seqs", defaultValue = "${env:NURI_MAX_NUM_SEQS:-64}",
+            description = "Most sequences in one step; NURI_MAX_NUM_SEQS (default: ${DEFAULT-VALUE}).")
+    int maxNumSeqs;
+
+    @Option(names = "--max-num-batched-tokens", defaultValue = "${env:NURI_MAX_NUM_BATCHED_TOKENS:-512}",
+            description = "Most tokens (prefill chunks and decodes) in one step; NURI_MAX_NUM_BATCHED_TOKENS (default: ${DEFAULT-VALUE}).")
+    int maxNumBatchedTokens;
+
+    @Option(names = "--kv-cache-memory-mb", defaultValue = "${env:NURI_KV_CACHE_MEMORY_MB:-1024}",
+            description = "KV cache budget per model in MiB; NURI_KV_CACHE_MEMORY_MB (default: ${DEFAULT-VALUE}). "
+                    + "Never less than one full-length sequence, never more than max-num-seqs of them.")
+    long kvCacheMemoryMb;
+
+    @Option(names = "--block-size", defaultValue = "${env:NURI_BLOCK_SIZE:-16}", description = "Tokens per KV block; NURI_BLOCK_SIZE (default: ${DEFAULT-VALUE}).")
+    int blockSize;
+
+    @Option(names = "--max-waiting", defaultValue = "${env:NURI_MAX_WAITING:-256}",
+            description = "Waiting requests per model before 503; NURI_MAX_WAITING (default: ${DEFAULT-VALUE}).")
+    int maxWaiting;
+
+    @Option(names = "--max-model-len", defaultValue = "${env:NURI_MAX_MODEL_LEN:-0}",
+            description = "Longest prompt plus output; NURI_MAX_MODEL_LEN (default: the model's max_position_embeddings).")
+    int maxModelLen;
+
+    @Option(names = "--api-keys-file", defaultValue = "${env:NURI_API_KEYS_FILE:-}",
+            description = "File with one API key per line; /v1 then needs 'Authorization: Bearer KEY'; NURI_API_KEYS_FILE (default: open).")
+    String apiKeysFile;
+
+    @Option(names = "--max-body-bytes", defaultValue = "${env:NURI_MAX_BODY_BYTES:-1048576}",
+            description = "Largest request body, else 413; NURI_MAX_BODY_BYTES (default: ${DEFAULT-VALUE}).")
+    long maxBodyBytes;
+
+    @Option(names = "--rate-limit-rpm", defaultValue = "${env:NURI_RATE_LIMIT_RPM:-0}",
+            description = "Requests per minute per API key (per address without keys), else 429; 0 is off; NURI_RATE_LIMIT_RPM (default: ${DEFAULT-VALUE}).")
+    int rateLimitRpm;
+
+    @Option(names = "--cors-origins", split = ",", defaultValue = "${env:NURI_CORS_ORIGINS:-}",
+            description = "Origins allowed to call from browsers, comma-separated; NURI_CORS_ORIGINS (default: none).")
+    List<String> corsOrigins = new ArrayList<>();
+
+    @Option(names = "--drain-timeout", defaultValue = "${env:NURI_DRAIN_TIMEOUT:-30}",
+            description = "Seconds in-flight requests get to finish after SIGTERM; NURI_DRAIN_TIMEOUT (default: ${DEFAULT-VALUE}).")
+    int drainTimeoutSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        NuriMetrics metrics = new NuriMetrics();
+        List<ServedModel> served = new ArrayList<>();
+        for (Path folder : modelFolders()) {
+            served.add(load(folder, metrics));
+        }
+        if (served.isEmpty()) {
+            throw new IllegalArgumentException("no model to serve in " + modelStore);
+        }
+        ServerConfig config = new ServerConfig(host, port, apiKeys(), maxBodyBytes, rateLimitRpm,
+                corsOrigins.stream().filter(s -> !s.isBlank()).toList(), Duration.ofSeconds(drainTimeoutSeconds));
+        NuriServer server = new NuriServer(config, new ModelRegistry(served), metrics);
+        int bound = server.start().await();
+        System.out.printf("Nuri serving %s on http://%s:%d%n", served.stream().map(ServedModel::id).toList(), host, bound);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runnable shutdown = () -> {
+            server.drain();
+            stopped.countDown();
+        };
+        // SIGTERM and SIGINT drain, then exit 0 (a plain JVM shutdown hook would exit 143).
+        for (String signal : List.of("TERM", "INT")) {
+            sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> new Thread(shutdown, "nuri-drain").start());
+        }
+        stopped.await();
+        server.close();
+        served.forEach(m -> m.engine().close());
+        return 0;
+    }
+
+    private List<Path> modelFolders() throws IOException {
+        List<String> names = modelNames.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
+        if (!names.isEmpty()) {
+            return names.stream().map(modelStore::resolve).toList();
+        }
+        try (Stream<Path> list = Files.list(modelStore)) {
+            return list.filter(p -> Files.isRegularFile(p.resolve("config.json"))).sorted().toList();
+        }
+    }
+
+    private ServedModel load(Path folder, NuriMetrics metrics) throws IOException {
+        DataType type = Runtime.dtype(dtype);
+        LanguageModel model = LanguageModel.load(folder, Runtime.device(device), type);
+        Tokenizer tokenizer = Tokenizer.load(folder);
+        var c = model.config();
+        int contextLength = maxModelLen > 0 ? Math.min(maxModelLen, c.maxPositionEmbeddings()) : c.maxPositionEmbeddings();
+        int blocksPerSequence = (contextLength + blockSize - 1) / blockSize;
+        long bytesPerBlock = PagedKvCache.bytesPerBlock(c.numLayers(), c.numKvHeads(), c.headDim(), blockSize, type);
+        long affordable = kvCacheMemoryMb * 1024 * 1024 / bytesPerBlock;
+        int blocks = (int) Math.max(blocksPerSequence, Math.min((long) maxNumSeqs * blocksPerSequence, affordable));
+        EngineConfig engineConfig = new EngineConfig(maxNumSeqs, maxNumBatchedTokens, blocks, blockSize, maxWaiting, contextLength);
+        Engine[] engine = new Engine[1];
+        ModelMetrics modelMetrics = metrics.forModel(model.id(), () -> engine[0] == null ? 0 : engine[0].runningCount(),
+                () -> engine[0] == null ? 0 : engine[0].waitingCount(), () -> engine[0] == null ? 0 : engine[0].kvCacheUsage());
+        engine[0] = new Engine(model, tokenizer, engineConfig, modelMetrics);
+        System.out.printf("%s: %,d parameters, %s, context %d, KV cache %d blocks of %d (%d MiB)%n", model.id(),
+                model.decoder().parameterCount(), dtype, contextLength, blocks, blockSize, blocks * bytesPerBlock >> 20);
+        return new ServedModel(model.id(), engine[0], modelMetrics, System.currentTimeMillis() / 1000);
+    }
+
+    private List<String> apiKeys() throws IOException {
+        if (apiKeysFile == null || apiKeysFile.isBlank()) {
+            return List.of();
+        }
+        return Files.readAllLines(Path.of(apiKeysFile), StandardCharsets.UTF_8).stream().map(String::strip)
+                .filter(s -> !s.isEmpty() && !s.startsWith("#")).toList();
+    }
+}

@@ -1,0 +1,253 @@
+package ai.nuri.http;
+
+import ai.nuri.engine.Engine;
+import ai.nuri.engine.EngineRejectedException;
+import ai.nuri.engine.EngineRequest;
+import ai.nuri.engine.FinishReason;
+import ai.nuri.engine.SamplingParams;
+import ai.nuri.engine.SequenceListener;
+import ai.nuri.engine.TokenLogprob;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vertx.core.Context;
+import io.vertx.core.http.HttpServerResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Runs a request's n sequences on the engine and answers: one JSON body when all are done, or a
+ * Server-Sent Events stream of chunks as text arrives. Engine callbacks are moved onto the
+ * request's Vert.x context, so all writes happen on its event loop, in order. A client that goes
+ * away cancels its sequences.
+ */
+final class CompletionResponder {
+    private final GenerationRequest request;
+    private final ResponseShape shape;
+    private final HttpServerResponse response;
+    private final Context context;
+    private final String id;
+    private final long created = System.currentTimeMillis() / 1000;
+    private final Choice[] choices;
+    private final List<Engine.Handle> handles = new ArrayList<>();
+    private int unfinished;
+    private boolean done;
+
+    /** One choice's accumulated output. */
+    private static final class Choice {
+        final StringBuilder text = new StringBuilder();
+        final List<Integer> tokens = new ArrayList<>();
+        final List<TokenLogprob> logprobs = new ArrayList<>();
+        FinishReason finish;
+        int completionTokens;
+    }
+
+    CompletionResponder(GenerationRequest request, ResponseShape shape, HttpServerResponse response, Context context) {
+        this.request = request;
+        this.shape = shape;
+        this.response = response;
+        this.context = context;
+        this.id = shape.idPrefix + UUID.randomUUID().toString().replace("-", "");
+        this.choices = new Choice[request.n()];
+        this.unfinished = request.n();
+    }
+
+    /** Submits the sequences; throws ApiException (503) if the engine turns them away. */
+    void start() {
+        Engine engine = request.model().engine();
+        try {
+            for (int i = 0; i < request.n(); i++) {
+                choices[i] = new Choice();
+                SamplingParams p = request.sampling();
+                if (p.seed() != null && i > 0) {
+                    p = p.withSeed(p.seed() + i);
+                }
+                handles.add(engine.submit(new EngineRequest(id + "-" + i, request.prompt(), p, request.logprobs(),
+                        listener(i))));
+            }
+        } catch (EngineRejectedException e) {
+            cancelAll();
+            done = true;
+            throw e.reason() == EngineRejectedException.Reason.DRAINING
+                    ? ApiException.unavailable("The server is shutting down", "server_draining", 5)
+                    : ApiException.unavailable("The server is overloaded; retry later", "queue_full", 1);
+        }
+        response.closeHandler(v -> {
+            if (!done) {
+                done = true;
+                cancelAll();
+            }
+        });
+        if (request.stream()) {
+            response.setChunked(true)
+                    .putHeader("Content-Type", "text/event-stream; charset=utf-8")
+                    .putHeader("Cache-Control", "no-cache")
+                    .putHeader("X-Accel-Buffering", "no");
+            for (int i = 0; i < request.n(); i++) {
+                if (shape == ResponseShape.CHAT) {
+                    writeChunk(i, "", true, null, null, List.of());
+                }
+            }
+        }
+    }
+
+    private SequenceListener listener(int index) {
+        return new SequenceListener() {
+            @Override
+            public void onDelta(String text, int[] tokens, List<TokenLogprob> logprobs) {
+                context.runOnContext(v -> delta(index, text, tokens, logprobs));
+            }
+
+            @Override
+            public void onFinish(FinishReason reason, int promptTokens, int completionTokens) {
+                context.runOnContext(v -> finish(index, reason, completionTokens));
+            }
+
+            @Override
+            public void onAbort(String reason) {
+                context.runOnContext(v -> abort(reason));
+            }
+        };
+    }
+
+    private void delta(int index, String text, int[] tokens, List<TokenLogprob> logprobs) {
+        if (done) {
+            return;
+        }
+        Choice c = choices[index];
+        int offset = c.text.length();
+        c.text.append(text);
+        for (int t : tokens) {
+            c.tokens.add(t);
+        }
+        c.logprobs.addAll(logprobs);
+        if (request.stream() && (!text.isEmpty() || !logprobs.isEmpty())) {
+            List<Integer> ids = new ArrayList<>();
+            for (int t : tokens) {
+                ids.add(t);
+            }
+            writeChunk(index, text, false, null, request.logprobs() >= 0 ? logprobs : null, ids, offset);
+        }
+    }
+
+    private void finish(int index, FinishReason reason, int completionTokens) {
+        if (done) {
+            return;
+        }
+        choices[index].finish = reason;
+        choices[index].completionTokens = completionTokens;
+        if (request.stream()) {
+            writeChunk(index, "", false, reason, null, List.of());
+        }
+        if (--unfinished == 0) {
+            done = true;
+            if (request.stream()) {
+                if (request.includeUsage()) {
+                    ObjectNode chunk = envelope(shape.chunkObject);
+                    chunk.putArray("choices");
+                    chunk.set("usage", usage());
+                    response.write("data: " + chunk + "\n\n");
+                }
+                response.end("data: [DONE]\n\n");
+            } else {
+                response.putHeader("Content-Type", "application/json").end(completeBody());
+            }
+        }
+    }
+
+    private void abort(String reason) {
+        if (done) {
+            return;
+        }
+        done = true;
+        cancelAll();
+        ApiException e = new ApiException(500, "server_error", "generation failed: " + reason, null, "internal_error", null);
+        if (request.stream()) {
+            response.end("data: " + e.toJson() + "\n\ndata: [DONE]\n\n");
+        } else {
+            response.setStatusCode(500).putHeader("Content-Type", "application/json").end(e.toJson());
+        }
+    }
+
+    private void cancelAll() {
+        handles.forEach(Engine.Handle::cancel);
+    }
+
+    private ObjectNode envelope(String object) {
+        ObjectNode root = ResponseShape.JSON.createObjectNode();
+        root.put("id", id);
+        root.put("object", object);
+        root.put("created", created);
+        root.put("model", request.model().id());
+        return root;
+    }
+
+    private void writeChunk(int index, String text, boolean first, FinishReason finish, List<TokenLogprob> logprobs,
+            List<Integer> tokenIds) {
+        writeChunk(index, text, first, finish, logprobs, tokenIds, 0);
+    }
+
+    private void writeChunk(int index, String text, boolean first, FinishReason finish, List<TokenLogprob> logprobs,
+            List<Integer> tokenIds, int textOffset) {
+        ObjectNode chunk = envelope(shape.chunkObject);
+        ObjectNode choice = chunk.putArray("choices").addObject();
+        choice.put("index", index);
+        if (finish != null && shape == ResponseShape.CHAT) {
+            choice.putObject("delta");
+        } else {
+            shape.fillDelta(choice, text, first);
+        }
+        ObjectNode lp = shape.logprobs(logprobs, request.model().tokenizer(), textOffset);
+        if (lp == null) {
+            choice.putNull("logprobs");
+        } else {
+            choice.set("logprobs", lp);
+        }
+        if (finish == null) {
+            choice.putNull("finish_reason");
+        } else {
+            choice.put("finish_reason", finish.apiName());
+        }
+        if (request.returnTokenIds() && !tokenIds.isEmpty()) {
+            ArrayNode ids = choice.putArray("token_ids");
+            tokenIds.forEach(ids::add);
+        }
+        response.write("data: " + chunk + "\n\n");
+    }
+
+    private String completeBody() {
+        ObjectNode root = envelope(shape.object);
+        ArrayNode array = root.putArray("choices");
+        for (int i = 0; i < choices.length; i++) {
+            Choice c = choices[i];
+            ObjectNode choice = array.addObject();
+            choice.put("index", i);
+            shape.fillChoice(choice, c.text.toString());
+            ObjectNode lp = shape.logprobs(request.logprobs() >= 0 ? c.logprobs : null, request.model().tokenizer(), 0);
+            if (lp == null) {
+                choice.putNull("logprobs");
+            } else {
+                choice.set("logprobs", lp);
+            }
+            choice.put("finish_reason", c.finish.apiName());
+            if (request.returnTokenIds()) {
+                ArrayNode ids = choice.putArray("token_ids");
+                c.tokens.forEach(ids::add);
+            }
+        }
+        root.set("usage", usage());
+        return root.toString();
+    }
+
+    private ObjectNode usage() {
+        int completion = 0;
+        for (Choice c : choices) {
+            completion += c.completionTokens;
+        }
+        ObjectNode u = ResponseShape.JSON.createObjectNode();
+        u.put("prompt_tokens", request.prompt().length);
+        u.put("completion_tokens", completion);
+        u.put("total_tokens", request.prompt().length + completion);
+        return u;
+    }
+}

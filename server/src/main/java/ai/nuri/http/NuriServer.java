@@ -1,0 +1,278 @@
+package ai.nuri.http;
+
+import ai.nuri.metrics.NuriMetrics;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.CorsHandler;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.function.BiFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The OpenAI-compatible HTTP server. Handlers never block the event loop: request parsing,
+ * template rendering and tokenization run on Vert.x worker threads, generation on the engine
+ * threads, and results come back through the request's context.
+ */
+public final class NuriServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(NuriServer.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final ServerConfig config;
+    private final ModelRegistry models;
+    private final NuriMetrics metrics;
+    private final Vertx vertx;
+    private final RateLimiter rateLimiter;
+    private final List<byte[]> keyDigests = new ArrayList<>();
+    private HttpServer server;
+    private volatile boolean ready;
+    private volatile boolean draining;
+
+    public NuriServer(ServerConfig config, ModelRegistry models, NuriMetrics metrics) {
+        this.config = config;
+        this.models = models;
+        this.metrics = metrics;
+        this.rateLimiter = new RateLimiter(config.rateLimitPerMinute());
+        config.apiKeys().forEach(k -> keyDigests.add(sha256(k)));
+        this.vertx = Vertx.builder()
+                .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
+                .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
+                .build();
+    }
+
+    /** Starts listening; completes with the bound port (useful with port 0). */
+    public Future<Integer> start() {
+        Router router = router();
+        return vertx.createHttpServer().requestHandler(router).listen(config.port(), config.host()).map(s -> {
+            server = s;
+            ready = true;
+            LOG.info("listening on {}:{}", config.host(), s.actualPort());
+            return s.actualPort();
+        });
+    }
+
+    private Router router() {
+        Router router = Router.router(vertx);
+        if (!config.corsOrigins().isEmpty()) {
+            router.route().handler(CorsHandler.create().addOrigins(config.corsOrigins())
+                    .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST, HttpMethod.OPTIONS))
+                    .allowedHeaders(Set.of("Authorization", "Content-Type")));
+        }
+        router.get("/health").handler(this::health);
+        router.get("/ready").handler(this::ready);
+        router.get("/metrics").handler(ctx -> ctx.response()
+                .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(metrics.scrape()));
+        router.route("/v1/*").handler(this::authorize);
+        router.route().handler(BodyHandler.create(false).setBodyLimit(config.bodyLimitBytes()));
+        router.post("/v1/chat/completions").handler(ctx -> generate(ctx, RequestParser::chat, ResponseShape.CHAT));
+        router.post("/v1/completions").handler(ctx -> generate(ctx, RequestParser::completion, ResponseShape.TEXT));
+        router.get("/v1/models").handler(this::listModels);
+        router.post("/tokenize").handler(ctx -> blocking(ctx, body -> Tokenize.tokenize(body, models)));
+        router.post("/detokenize").handler(ctx -> blocking(ctx, body -> Tokenize.detokenize(body, models)));
+        router.errorHandler(404, ctx -> send(ctx, new ApiException(404, "invalid_request_error",
+                "Not found: " + ctx.request().method() + " " + ctx.request().path(), null, "not_found", null)));
+        router.errorHandler(405, ctx -> send(ctx, new ApiException(405, "invalid_request_error",
+                "Method not allowed: " + ctx.request().method() + " " + ctx.request().path(), null, "method_not_allowed", null)));
+        router.errorHandler(413, ctx -> send(ctx, new ApiException(413, "invalid_request_error",
+                "Request body larger than " + config.bodyLimitBytes() + " bytes", null, "request_too_large", null)));
+        router.errorHandler(500, ctx -> {
+            Throwable failure = ctx.failure();
+            if (failure instanceof ApiException e) {
+                send(ctx, e);
+            } else {
+                LOG.error("request failed", failure);
+                send(ctx, new ApiException(500, "server_error", "internal error", null, "internal_error", null));
+            }
+        });
+        return router;
+    }
+
+    private void health(RoutingContext ctx) {
+        boolean alive = models.all().stream().allMatch(m -> m.engine().isAlive());
+        ctx.response().setStatusCode(alive ? 200 : 503).putHeader("Content-Type", "application/json")
+                .end(alive ? "{\"status\":\"ok\"}" : "{\"status\":\"engine stopped\"}");
+    }
+
+    private void ready(RoutingContext ctx) {
+        boolean ok = ready && !draining;
+        ctx.response().setStatusCode(ok ? 200 : 503).putHeader("Content-Type", "application/json")
+                .end(ok ? "{\"status\":\"ready\"}" : draining ? "{\"status\":\"draining\"}" : "{\"status\":\"starting\"}");
+    }
+
+    private void authorize(RoutingContext ctx) {
+        String client = ctx.request().remoteAddress() == null ? "unknown" : ctx.request().remoteAddress().hostAddress();
+        if (!keyDigests.isEmpty()) {
+            String header = ctx.request().getHeader("Authorization");
+            String key = header != null && header.startsWith("Bearer ") ? header.substring(7).trim() : "";
+            byte[] digest = sha256(key);
+            boolean ok = false;
+            for (byte[] d : keyDigests) {
+                ok |= MessageDigest.isEqual(d, digest); // no early exit: time does not depend on which key matched
+            }
+            if (!ok) {
+                send(ctx, new ApiException(401, "invalid_request_error", "Invalid or missing API key", null,
+                        "invalid_api_key", null));
+                return;
+            }
+            client = "key:" + java.util.HexFormat.of().formatHex(digest, 0, 8);
+        }
+        if (rateLimiter.enabled()) {
+            int wait = rateLimiter.acquire(client, System.nanoTime());
+            if (wait > 0) {
+                send(ctx, new ApiException(429, "rate_limit_exceeded", "Rate limit of " + config.rateLimitPerMinute()
+                        + " requests per minute reached", null, "rate_limit_exceeded", wait));
+                return;
+            }
+        }
+        ctx.next();
+    }
+
+    private void generate(RoutingContext ctx, BiFunction<JsonNode, ModelRegistry, GenerationRequest> parser,
+            ResponseShape shape) {
+        if (draining) {
+            send(ctx, ApiException.unavailable("The server is shutting down", "server_draining", 5));
+            return;
+        }
+        JsonNode body;
+        try {
+            body = parseJson(ctx);
+        } catch (ApiException e) {
+            send(ctx, e);
+            return;
+        }
+        Context context = Vertx.currentContext();
+        vertx.executeBlocking(() -> parser.apply(body, models), false).onComplete(result -> {
+            if (result.failed()) {
+                fail(ctx, result.cause());
+                return;
+            }
+            try {
+                new CompletionResponder(result.result(), shape, ctx.response(), context).start();
+            } catch (RuntimeException e) {
+                fail(ctx, e);
+            }
+        });
+    }
+
+    private void blocking(RoutingContext ctx, java.util.function.Function<JsonNode, JsonNode> work) {
+        JsonNode body;
+        try {
+            body = parseJson(ctx);
+        } catch (ApiException e) {
+            send(ctx, e);
+            return;
+        }
+        vertx.executeBlocking(() -> work.apply(body), false).onComplete(r -> {
+            if (r.failed()) {
+                fail(ctx, r.cause());
+            } else {
+                ctx.response().putHeader("Content-Type", "application/json").end(r.result().toString());
+            }
+        });
+    }
+
+    private void listModels(RoutingContext ctx) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("object", "list");
+        ArrayNode data = root.putArray("data");
+        for (ServedModel m : models.all()) {
+            ObjectNode o = data.addObject();
+            o.put("id", m.id());
+            o.put("object", "model");
+            o.put("created", m.created());
+            o.put("owned_by", "nuri");
+            o.put("max_model_len", m.maxModelLen());
+        }
+        ctx.response().putHeader("Content-Type", "application/json").end(root.toString());
+    }
+
+    private static JsonNode parseJson(RoutingContext ctx) {
+        String text = ctx.body() == null ? null : ctx.body().asString(StandardCharsets.UTF_8.name());
+        if (text == null || text.isBlank()) {
+            throw ApiException.badRequest("the request body is empty; it must be JSON", null);
+        }
+        try {
+            return JSON.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw ApiException.badRequest("the request body is not valid JSON: " + e.getOriginalMessage(), null);
+        }
+    }
+
+    private void fail(RoutingContext ctx, Throwable t) {
+        if (t instanceof ApiException e) {
+            send(ctx, e);
+        } else if (t instanceof IllegalArgumentException e) {
+            send(ctx, ApiException.badRequest(e.getMessage(), null));
+        } else {
+            LOG.error("request failed", t);
+            send(ctx, new ApiException(500, "server_error", "internal error", null, "internal_error", null));
+        }
+    }
+
+    static void send(RoutingContext ctx, ApiException e) {
+        if (ctx.response().ended() || ctx.response().closed()) {
+            return;
+        }
+        if (e.retryAfterSeconds() != null) {
+            ctx.response().putHeader("Retry-After", String.valueOf(e.retryAfterSeconds()));
+        }
+        ctx.response().setStatusCode(e.status()).putHeader("Content-Type", "application/json").end(e.toJson());
+    }
+
+    private static byte[] sha256(String s) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public boolean isDraining() {
+        return draining;
+    }
+
+    /**
+     * Graceful shutdown: readiness turns 503 and new requests are refused, requests in flight run
+     * to the end (up to the drain timeout), then the listener closes. Blocks the calling thread.
+     */
+    public void drain() {
+        draining = true;
+        models.all().forEach(m -> m.engine().startDraining());
+        long deadline = System.nanoTime() + config.drainTimeout().toNanos();
+        while (System.nanoTime() < deadline && !models.all().stream().allMatch(m -> m.engine().isIdle())) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (server != null) {
+            server.close().await();
+        }
+    }
+
+    @Override
+    public void close() {
+        vertx.close().await();
+    }
+}

@@ -1,0 +1,326 @@
+package ai.nuri.http;
+
+import ai.nuri.engine.SamplingParams;
+import ai.nuri.text.ChatMessage;
+import ai.nuri.text.ChatTemplate;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads OpenAI chat and completions bodies into {@link GenerationRequest}s, rejecting anything
+ * out of range with a 400 that names the parameter. Parameters the server does not implement
+ * are refused by name, never silently ignored. Runs off the event loop: it renders templates
+ * and tokenizes.
+ */
+final class RequestParser {
+    static final int MAX_N = 16;
+    static final int MAX_STOP = 16;
+    static final int MAX_TOP_LOGPROBS = 20;
+
+    private static final Set<String> COMMON = Set.of("model", "max_tokens", "temperature", "top_p", "top_k", "min_p",
+            "presence_penalty", "frequency_penalty", "repetition_penalty", "stop", "seed", "n", "stream",
+            "stream_options", "user", "logprobs", "ignore_eos", "stop_token_ids");
+    private static final Set<String> CHAT_ONLY = Set.of("messages", "max_completion_tokens", "top_logprobs");
+    private static final Set<String> COMPLETION_ONLY = Set.of("prompt", "return_token_ids");
+
+    private RequestParser() {}
+
+    static GenerationRequest chat(JsonNode body, ModelRegistry models) {
+        requireObject(body);
+        rejectUnknown(body, CHAT_ONLY);
+        ServedModel model = models.resolve(text(body, "model"));
+        List<ChatMessage> messages = messages(body.get("messages"));
+        ChatTemplate template = model.tokenizer().chatTemplate()
+                .orElseThrow(() -> ApiException.badRequest("model '" + model.id() + "' has no chat template; use /v1/completions", "messages"));
+        String rendered;
+        try {
+            rendered = template.render(messages, true);
+        } catch (ChatTemplate.TemplateException e) {
+            throw ApiException.badRequest(e.getMessage(), "messages");
+        }
+        int[] prompt = model.tokenizer().encode(rendered);
+        int logprobs = -1;
+        if (bool(body, "logprobs", false)) {
+            logprobs = intIn(body, "top_logprobs", 0, 0, MAX_TOP_LOGPROBS);
+        } else if (present(body, "top_logprobs")) {
+            throw ApiException.badRequest("'top_logprobs' requires 'logprobs': true", "top_logprobs");
+        }
+        Integer maxTokens = null; // absent: whatever the context leaves, as vLLM does
+        if (present(body, "max_completion_tokens")) {
+            maxTokens = intIn(body, "max_completion_tokens", 0, 1, Integer.MAX_VALUE);
+        } else if (present(body, "max_tokens")) {
+            maxTokens = intIn(body, "max_tokens", 0, 1, Integer.MAX_VALUE);
+        }
+        return build(body, model, prompt, maxTokens, logprobs, false);
+    }
+
+    static GenerationRequest completion(JsonNode body, ModelRegistry models) {
+        requireObject(body);
+        rejectUnknown(body, COMPLETION_ONLY);
+        ServedModel model = models.resolve(text(body, "model"));
+        JsonNode p = body.get("prompt");
+        int[] prompt;
+        if (p != null && p.isTextual()) {
+            prompt = model.tokenizer().encode(p.asText());
+        } else if (p != null && p.isArray() && !p.isEmpty() && allInts(p)) {
+            prompt = new int[p.size()];
+            for (int i = 0; i < prompt.length; i++) {
+                long id = p.get(i).asLong();
+                if (id < 0 || id >= model.vocabSize()) {
+                    throw ApiException.badRequest("token id " + id + " is outside the vocabulary (0.." + (model.vocabSize() - 1) + ")", "prompt");
+                }
+                prompt[i] = (int) id;
+            }
+        } else if (p != null && p.isArray() && p.size() == 1 && p.get(0).isTextual()) {
+            prompt = model.tokenizer().encode(p.get(0).asText());
+        } else {
+            throw ApiException.badRequest("'prompt' must be a string or a non-empty list of token ids", "prompt");
+        }
+        if (prompt.length == 0) {
+            throw ApiException.badRequest("the prompt is empty", "prompt");
+        }
+        int logprobs = present(body, "logprobs") ? intIn(body, "logprobs", 0, 0, MAX_TOP_LOGPROBS) : -1;
+        int maxTokens = intIn(body, "max_tokens", 16, 1, Integer.MAX_VALUE); // OpenAI's completions default
+        return build(body, model, prompt, maxTokens, logprobs, bool(body, "return_token_ids", false));
+    }
+
+    private static GenerationRequest build(JsonNode body, ServedModel model, int[] prompt, Integer maxTokens,
+            int logprobs, boolean returnTokenIds) {
+        int context = model.maxModelLen();
+        if (prompt.length >= context) {
+            throw ApiException.badRequest("This model's maximum context length is " + context + " tokens; the prompt has "
+                    + prompt.length + " tokens", "messages");
+        }
+        int max = maxTokens != null ? maxTokens : context - prompt.length;
+        if (prompt.length + max > context) {
+            throw ApiException.badRequest("This model's maximum context length is " + context + " tokens; the prompt ("
+                    + prompt.length + ") plus max_tokens (" + max + ") exceed it", "max_tokens");
+        }
+        int n = intIn(body, "n", 1, 1, MAX_N);
+        boolean stream = bool(body, "stream", false);
+        boolean includeUsage = false;
+        JsonNode so = body.get("stream_options");
+        if (so != null && !so.isNull()) {
+            if (!stream) {
+                throw ApiException.badRequest("'stream_options' is only allowed with 'stream': true", "stream_options");
+            }
+            if (!so.isObject()) {
+                throw ApiException.badRequest("'stream_options' must be an object", "stream_options");
+            }
+            for (Iterator<String> it = so.fieldNames(); it.hasNext(); ) {
+                String f = it.next();
+                if (!f.equals("include_usage")) {
+                    throw ApiException.unsupported("stream_options." + f);
+                }
+            }
+            includeUsage = bool(so, "include_usage", false);
+        }
+        if (present(body, "user") && !body.get("user").isTextual()) {
+            throw ApiException.badRequest("'user' must be a string", "user");
+        }
+        SamplingParams sampling;
+        try {
+            sampling = new SamplingParams(
+                    number(body, "temperature", 1.0, 0, 2),
+                    number(body, "top_p", 1.0, Double.MIN_VALUE, 1),
+                    topK(body),
+                    number(body, "min_p", 0, 0, 1),
+                    number(body, "repetition_penalty", 1.0, Double.MIN_VALUE, 10),
+                    number(body, "frequency_penalty", 0, -2, 2),
+                    number(body, "presence_penalty", 0, -2, 2),
+                    present(body, "seed") ? longValue(body, "seed") : null,
+                    max,
+                    stops(body),
+                    stopTokenIds(body, model),
+                    bool(body, "ignore_eos", false));
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(e.getMessage(), null);
+        }
+        return new GenerationRequest(model, prompt, sampling, n, stream, includeUsage, logprobs, returnTokenIds);
+    }
+
+    private static List<ChatMessage> messages(JsonNode node) {
+        if (node == null || node.isNull()) {
+            throw ApiException.badRequest("'messages' is required", "messages");
+        }
+        if (!node.isArray() || node.isEmpty()) {
+            throw ApiException.badRequest("'messages' must be a non-empty list", "messages");
+        }
+        List<ChatMessage> out = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode m = node.get(i);
+            String where = "messages[" + i + "]";
+            if (!m.isObject()) {
+                throw ApiException.badRequest(where + " must be an object", where);
+            }
+            String role = m.path("role").asText(null);
+            if (!m.path("role").isTextual() || !Set.of("system", "user", "assistant", "developer").contains(role)) {
+                throw ApiException.badRequest(where + ".role must be one of system, user, assistant", where + ".role");
+            }
+            out.add(new ChatMessage(role.equals("developer") ? "system" : role, content(m.get("content"), where)));
+        }
+        return out;
+    }
+
+    private static String content(JsonNode c, String where) {
+        if (c == null || c.isNull()) {
+            throw ApiException.badRequest(where + ".content is required", where + ".content");
+        }
+        if (c.isTextual()) {
+            return c.asText();
+        }
+        if (!c.isArray()) {
+            throw ApiException.badRequest(where + ".content must be a string or a list of parts", where + ".content");
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int j = 0; j < c.size(); j++) {
+            JsonNode part = c.get(j);
+            String type = part.path("type").asText("");
+            switch (type) {
+                case "text" -> {
+                    if (!part.path("text").isTextual()) {
+                        throw ApiException.badRequest(where + ".content[" + j + "].text must be a string", where + ".content");
+                    }
+                    sb.append(part.get("text").asText());
+                }
+                case "image_url" -> throw ApiException.badRequest("this model does not accept images", where + ".content");
+                default -> throw ApiException.badRequest(where + ".content[" + j + "] has unknown type '" + type + "'",
+                        where + ".content");
+            }
+        }
+        return sb.toString();
+    }
+
+    private static void requireObject(JsonNode body) {
+        if (body == null || !body.isObject()) {
+            throw ApiException.badRequest("the request body must be a JSON object", null);
+        }
+    }
+
+    private static void rejectUnknown(JsonNode body, Set<String> endpointFields) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = body.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (e.getValue().isNull()) {
+                continue; // clients send explicit nulls for defaults
+            }
+            if (!COMMON.contains(e.getKey()) && !endpointFields.contains(e.getKey())) {
+                throw ApiException.unsupported(e.getKey());
+            }
+        }
+    }
+
+    private static boolean present(JsonNode body, String field) {
+        return body.has(field) && !body.get(field).isNull();
+    }
+
+    private static String text(JsonNode body, String field) {
+        if (!present(body, field)) {
+            return null;
+        }
+        if (!body.get(field).isTextual()) {
+            throw ApiException.badRequest("'" + field + "' must be a string", field);
+        }
+        return body.get(field).asText();
+    }
+
+    private static boolean bool(JsonNode body, String field, boolean fallback) {
+        if (!present(body, field)) {
+            return fallback;
+        }
+        if (!body.get(field).isBoolean()) {
+            throw ApiException.badRequest("'" + field + "' must be a boolean", field);
+        }
+        return body.get(field).asBoolean();
+    }
+
+    private static double number(JsonNode body, String field, double fallback, double min, double max) {
+        if (!present(body, field)) {
+            return fallback;
+        }
+        JsonNode v = body.get(field);
+        if (!v.isNumber()) {
+            throw ApiException.badRequest("'" + field + "' must be a number", field);
+        }
+        double d = v.asDouble();
+        if (!(d >= min && d <= max)) {
+            String low = min == Double.MIN_VALUE ? "greater than 0" : ">= " + min;
+            throw ApiException.badRequest("'" + field + "' must be " + low + " and <= " + max + ", got " + d, field);
+        }
+        return d;
+    }
+
+    private static int intIn(JsonNode body, String field, int fallback, int min, int max) {
+        if (!present(body, field)) {
+            return fallback;
+        }
+        JsonNode v = body.get(field);
+        if (!v.canConvertToInt() || !v.isIntegralNumber()) {
+            throw ApiException.badRequest("'" + field + "' must be an integer", field);
+        }
+        int i = v.asInt();
+        if (i < min || i > max) {
+            throw ApiException.badRequest("'" + field + "' must be between " + min + " and " + max + ", got " + i, field);
+        }
+        return i;
+    }
+
+    private static long longValue(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+            throw ApiException.badRequest("'" + field + "' must be an integer", field);
+        }
+        return v.asLong();
+    }
+
+    private static int topK(JsonNode body) {
+        int k = intIn(body, "top_k", 0, -1, Integer.MAX_VALUE);
+        return Math.max(k, 0); // -1 and 0 both mean off
+    }
+
+    private static List<String> stops(JsonNode body) {
+        if (!present(body, "stop")) {
+            return List.of();
+        }
+        JsonNode s = body.get("stop");
+        if (s.isTextual()) {
+            return List.of(s.asText());
+        }
+        if (s.isArray() && s.size() <= MAX_STOP) {
+            List<String> out = new ArrayList<>();
+            for (JsonNode x : s) {
+                if (!x.isTextual()) {
+                    throw ApiException.badRequest("'stop' must be a string or a list of strings", "stop");
+                }
+                out.add(x.asText());
+            }
+            return out;
+        }
+        throw ApiException.badRequest("'stop' must be a string or a list of at most " + MAX_STOP + " strings", "stop");
+    }
+
+    private static List<Integer> stopTokenIds(JsonNode body, ServedModel model) {
+        if (!present(body, "stop_token_ids")) {
+            return List.of();
+        }
+        JsonNode s = body.get("stop_token_ids");
+        if (!s.isArray() || !allInts(s)) {
+            throw ApiException.badRequest("'stop_token_ids' must be a list of token ids", "stop_token_ids");
+        }
+        List<Integer> out = new ArrayList<>();
+        s.forEach(x -> out.add(x.asInt()));
+        return out;
+    }
+
+    private static boolean allInts(JsonNode array) {
+        for (JsonNode x : array) {
+            if (!x.isIntegralNumber() || !x.canConvertToInt()) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
