@@ -1,0 +1,87 @@
+package ai.nuri.http;
+
+import ai.nuri.engine.Engine;
+import ai.nuri.engine.EngineConfig;
+import ai.nuri.metrics.ModelMetrics;
+import ai.nuri.metrics.NuriMetrics;
+import ai.nuri.model.LanguageModel;
+import ai.nuri.text.Tokenizer;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** A real server on a free loopback port, serving the bundled demo model. */
+final class TestServer implements AutoCloseable {
+    static final Path DEMO = Path.of(System.getProperty("nuri.modelStore", "../model-store")).resolve("nuri-ko-mini");
+
+    final LanguageModel model;
+    final Engine engine;
+    final NuriMetrics metrics;
+    final NuriServer server;
+    final int port;
+    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    TestServer(EngineConfig engineConfig, ServerConfig serverConfig) throws IOException {
+        model = LanguageModel.load(DEMO);
+        Tokenizer tokenizer = Tokenizer.load(DEMO);
+        metrics = new NuriMetrics();
+        Engine[] e = new Engine[1];
+        ModelMetrics mm = metrics.forModel(model.id(), () -> e[0].runningCount(), () -> e[0].waitingCount(),
+                () -> e[0].kvCacheUsage());
+        engine = e[0] = new Engine(model, tokenizer, engineConfig, mm);
+        server = new NuriServer(serverConfig, new ModelRegistry(List.of(new ServedModel(model.id(), engine, mm, 1L))), metrics);
+        port = server.start().await();
+    }
+
+    TestServer() throws IOException {
+        this(new EngineConfig(64, 512, 2048, 16, 256, 512), config(List.of(), 0));
+    }
+
+    static ServerConfig config(List<String> keys, int rpm) {
+        return new ServerConfig("127.0.0.1", 0, keys, 1 << 20, rpm, List.of("http://example.test"), Duration.ofSeconds(20));
+    }
+
+    String url(String path) {
+        return "http://127.0.0.1:" + port + path;
+    }
+
+    HttpResponse<String> post(String path, String body, String... headers) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url(path))).timeout(Duration.ofSeconds(60))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json");
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(URI.create(url(path))).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The value of one metric sample in the scrape, e.g. metric("nuri_num_requests_running"). */
+    double metric(String name) throws IOException, InterruptedException {
+        String scrape = get("/metrics").body();
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "(\\{[^}]*\\})? ([0-9.eE+-]+)$").matcher(scrape);
+        return m.find() ? Double.parseDouble(m.group(2)) : Double.NaN;
+    }
+
+    static String chatBody(String question, String extra) {
+        return "{\"model\":\"nuri-ko-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"" + question + "\"}]"
+                + (extra.isEmpty() ? "" : "," + extra) + "}";
+    }
+
+    @Override
+    public void close() {
+        server.close();
+        engine.close();
+        model.close();
+        metrics.close();
+    }
+}
