@@ -34,6 +34,8 @@ public final class Engine implements AutoCloseable {
     private final LinkedBlockingQueue<Sequence> inbox = new LinkedBlockingQueue<>();
     /** Submitted and not yet admitted to a batch: what the waiting-queue limit counts. */
     private final AtomicInteger queued = new AtomicInteger();
+    /** Submitted and not yet finished or dropped: what draining waits for. */
+    private final AtomicInteger inFlight = new AtomicInteger();
     private final Set<Integer> eosIds;
     private final Thread thread;
     private volatile boolean draining;
@@ -84,6 +86,7 @@ public final class Engine implements AutoCloseable {
         }
         Long seed = request.params().seed();
         Sequence s = new Sequence(request, cache.newBlockTable(), tokenizer, seed != null ? seed : SEEDS.nextLong());
+        inFlight.incrementAndGet();
         inbox.add(s);
         return s::cancel;
     }
@@ -140,6 +143,7 @@ public final class Engine implements AutoCloseable {
                 queued.decrementAndGet();
             }
             scheduler.remove(s);
+            inFlight.decrementAndGet();
             observer.onAborted("cancelled");
             s.request.listener().onAbort("cancelled");
         }
@@ -213,6 +217,7 @@ public final class Engine implements AutoCloseable {
         s.request.listener().onDelta(text, new int[] {token}, lps);
         if (finish != null) {
             scheduler.remove(s);
+            inFlight.decrementAndGet();
             s.request.listener().onFinish(finish, s.promptLength(), s.outputLength());
             observer.onFinished(finish, s.promptLength(), s.outputLength(), (now - s.arrivalNanos) / 1e9,
                     (now - s.firstTokenNanos) / 1e9);
@@ -228,6 +233,7 @@ public final class Engine implements AutoCloseable {
         }
         for (Sequence seq : all) {
             scheduler.remove(seq);
+            inFlight.decrementAndGet();
             observer.onAborted(reason);
             seq.request.listener().onAbort(reason);
         }
@@ -249,7 +255,7 @@ public final class Engine implements AutoCloseable {
     }
 
     public boolean isIdle() {
-        return runningCount == 0 && waitingSnapshot == 0 && inbox.isEmpty();
+        return inFlight.get() == 0;
     }
 
     public int runningCount() {

@@ -1,0 +1,181 @@
+package ai.nuri.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.nuri.engine.EngineConfig;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/** Continuous batching, cancellation, back-pressure and draining, seen from HTTP clients. */
+class ServingBehaviourTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    static List<String> corpusQuestions(int n) throws Exception {
+        List<String> q = new ArrayList<>();
+        for (String line : Files.readAllLines(TestServer.DEMO.getParent().resolve("corpus/ko-public-service-qa.jsonl"))) {
+            q.add(JSON.readTree(line).get("question").asText());
+            if (q.size() == n) {
+                break;
+            }
+        }
+        return q;
+    }
+
+    /** Reads an SSE stream to the end; returns the concatenated chat deltas, checking [DONE] closes it. */
+    static String readStream(InputStream in) throws Exception {
+        StringBuilder text = new StringBuilder();
+        boolean sawDone = false;
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (!line.startsWith("data: ")) {
+                    continue;
+                }
+                String data = line.substring(6);
+                if (data.equals("[DONE]")) {
+                    sawDone = true;
+                    continue;
+                }
+                for (JsonNode choice : JSON.readTree(data).path("choices")) {
+                    text.append(choice.path("delta").path("content").asText(""));
+                }
+            }
+        }
+        assertTrue(sawDone, "stream ended with [DONE]");
+        return text.toString();
+    }
+
+    static HttpRequest streamRequest(TestServer s, String body) {
+        return HttpRequest.newBuilder(URI.create(s.url("/v1/chat/completions"))).timeout(Duration.ofSeconds(120))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build();
+    }
+
+    @Test
+    void sixtyFourConcurrentStreamsEachGetTheirSoloTextInOneBatch() throws Exception {
+        try (TestServer s = new TestServer()) {
+            List<String> questions = corpusQuestions(64);
+            List<String> alone = new ArrayList<>();
+            for (String q : questions) {
+                JsonNode r = JSON.readTree(s.post("/v1/chat/completions", TestServer.chatBody(q, "\"temperature\":0")).body());
+                alone.add(r.at("/choices/0/message/content").asText());
+            }
+            List<CompletableFuture<String>> streams = new ArrayList<>();
+            for (String q : questions) {
+                streams.add(s.http.sendAsync(streamRequest(s, TestServer.chatBody(q, "\"temperature\":0,\"stream\":true")),
+                        HttpResponse.BodyHandlers.ofInputStream()).thenApply(resp -> {
+                            try {
+                                return readStream(resp.body());
+                            } catch (Exception e) {
+                                throw new RuntimeException(e);
+                            }
+                        }));
+            }
+            for (int i = 0; i < questions.size(); i++) {
+                assertEquals(alone.get(i), streams.get(i).get(), questions.get(i));
+            }
+            double maxBatch = s.metric("nuri_batch_size_max");
+            assertTrue(maxBatch >= 32, "largest batch " + maxBatch);
+        }
+    }
+
+    @Test
+    void aClientThatDisconnectsIsCancelledAndItsBlocksFreed() throws Exception {
+        try (TestServer s = new TestServer()) {
+            HttpResponse<InputStream> resp = s.http.send(streamRequest(s, TestServer.chatBody("안녕하세요.",
+                    "\"stream\":true,\"ignore_eos\":true,\"max_tokens\":400")), HttpResponse.BodyHandlers.ofInputStream());
+            BufferedReader reader = new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8));
+            for (int i = 0; i < 6; i++) {
+                reader.readLine();
+            }
+            assertEquals(1.0, s.metric("nuri_num_requests_running"));
+            assertTrue(s.metric("nuri_kv_cache_usage_ratio") > 0);
+            resp.body().close();
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (System.nanoTime() < deadline && s.metric("nuri_kv_cache_usage_ratio") > 0) {
+                Thread.sleep(20);
+            }
+            assertEquals(0.0, s.metric("nuri_kv_cache_usage_ratio"), "KV blocks returned");
+            assertEquals(0.0, s.metric("nuri_num_requests_running"));
+            assertEquals(1.0, s.metric("nuri_request_failure_total"), "counted as cancelled");
+        }
+    }
+
+    @Test
+    void aFullQueueAnswers503WithRetryAfter() throws Exception {
+        try (TestServer s = new TestServer(new EngineConfig(1, 512, 64, 16, 1, 512), TestServer.config(List.of(), 0))) {
+            String longRun = TestServer.chatBody("안녕하세요.", "\"ignore_eos\":true,\"max_tokens\":300");
+            CompletableFuture<HttpResponse<String>> first = s.http.sendAsync(streamRequest(s, longRun), HttpResponse.BodyHandlers.ofString());
+            waitFor(s, "nuri_num_requests_running", 1);
+            CompletableFuture<HttpResponse<String>> second = s.http.sendAsync(streamRequest(s, longRun), HttpResponse.BodyHandlers.ofString());
+            waitFor(s, "nuri_num_requests_waiting", 1);
+            HttpResponse<String> third = s.post("/v1/chat/completions", longRun);
+            assertEquals(503, third.statusCode());
+            assertEquals("1", third.headers().firstValue("Retry-After").orElseThrow());
+            assertEquals("queue_full", JSON.readTree(third.body()).at("/error/code").asText());
+            assertEquals(200, first.get().statusCode());
+            assertEquals(200, second.get().statusCode());
+            assertEquals(1.0, s.metric("nuri_requests_rejected_total"));
+        }
+    }
+
+    @Test
+    void drainingTurnsReadinessOffRefusesNewWorkAndFinishesWhatRuns() throws Exception {
+        TestServer s = new TestServer();
+        try {
+            assertEquals(200, s.get("/ready").statusCode());
+            HttpResponse<InputStream> resp = s.http.send(streamRequest(s, TestServer.chatBody("안녕하세요.",
+                    "\"stream\":true,\"ignore_eos\":true,\"max_tokens\":150")), HttpResponse.BodyHandlers.ofInputStream());
+            BufferedReader reader = new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8));
+            reader.readLine(); // the role chunk: the request is in flight
+            Thread drainer = new Thread(s.server::drain);
+            drainer.start();
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (!s.server.isDraining() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertEquals(503, s.get("/ready").statusCode());
+            assertEquals(200, s.get("/health").statusCode(), "liveness does not depend on draining");
+            HttpResponse<String> refused = s.post("/v1/chat/completions", TestServer.chatBody("안녕하세요.", ""));
+            assertEquals(503, refused.statusCode());
+            assertTrue(refused.headers().firstValue("Retry-After").isPresent());
+            int chunks = 0;
+            boolean done = false;
+            String line;
+            while ((line = reader.readLine()) != null) {
+                if (line.startsWith("data: ")) {
+                    chunks++;
+                    done |= line.equals("data: [DONE]");
+                }
+            }
+            assertTrue(done, "the in-flight stream finished");
+            assertTrue(chunks > 100, "all of its tokens came: " + chunks);
+            drainer.join(30_000);
+            assertTrue(!drainer.isAlive(), "drain returned once idle");
+        } finally {
+            s.close();
+        }
+    }
+
+    static void waitFor(TestServer s, String metric, double value) throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (System.nanoTime() < deadline && s.metric(metric) != value) {
+            Thread.sleep(10);
+        }
+        assertEquals(value, s.metric(metric), metric);
+    }
+}
