@@ -1,0 +1,157 @@
+package ai.nuri.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Bad input costs nothing; keys, rate limits, body limits and CORS hold; the exposition is valid. */
+class ErrorsAndLimitsTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    record Case(String what, String path, String body, int status, String code, String param, String messagePart) {}
+
+    static final String OK_MSG = "[{\"role\":\"user\",\"content\":\"안녕\"}]";
+
+    static final List<Case> CASES = List.of(
+            new Case("bad JSON", "/v1/chat/completions", "{\"model\":", 400, null, null, "not valid JSON"),
+            new Case("empty body", "/v1/chat/completions", "", 400, null, null, "empty"),
+            new Case("not an object", "/v1/chat/completions", "[1,2]", 400, null, null, "JSON object"),
+            new Case("no messages", "/v1/chat/completions", "{\"model\":\"nuri-ko-mini\"}", 400, null, "messages", "required"),
+            new Case("empty messages", "/v1/chat/completions", "{\"model\":\"nuri-ko-mini\",\"messages\":[]}", 400, null, "messages", "non-empty"),
+            new Case("bad role", "/v1/chat/completions", "{\"messages\":[{\"role\":\"robot\",\"content\":\"x\"}]}", 400, null, "messages[0].role", "one of"),
+            new Case("content a number", "/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":5}]}", 400, null, "messages[0].content", "string or a list"),
+            new Case("image to a text model", "/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,AA==\"}}]}]}", 400, null, "messages[0].content", "does not accept images"),
+            new Case("temperature below 0", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"temperature\":-0.5}", 400, null, "temperature", ">= 0"),
+            new Case("temperature a string", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"temperature\":\"hot\"}", 400, null, "temperature", "must be a number"),
+            new Case("top_p 0", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"top_p\":0}", 400, null, "top_p", "greater than 0"),
+            new Case("top_p above 1", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"top_p\":1.5}", 400, null, "top_p", "<= 1"),
+            new Case("max_tokens 0", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"max_tokens\":0}", 400, null, "max_tokens", "between 1"),
+            new Case("beyond the context", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"max_tokens\":100000}", 400, null, "max_tokens", "maximum context length is 512"),
+            new Case("n too large", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"n\":17}", 400, null, "n", "between 1 and 16"),
+            new Case("stop not strings", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"stop\":[1]}", 400, null, "stop", "list of strings"),
+            new Case("unknown model", "/v1/chat/completions", "{\"model\":\"gpt-4o\",\"messages\":" + OK_MSG + "}", 404, "model_not_found", "model", "does not exist"),
+            new Case("tools unsupported", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"tools\":[]}", 400, "unsupported_parameter", "tools", "'tools' is not supported"),
+            new Case("logit_bias unsupported", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"logit_bias\":{\"1\":2}}", 400, "unsupported_parameter", "logit_bias", "not supported"),
+            new Case("stream_options without stream", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"stream_options\":{\"include_usage\":true}}", 400, null, "stream_options", "only allowed"),
+            new Case("top_logprobs without logprobs", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"top_logprobs\":2}", 400, null, "top_logprobs", "requires"),
+            new Case("prompt too long", "/v1/completions", "{\"prompt\":" + tokenList(600) + "}", 400, null, "messages", "maximum context length"),
+            new Case("token id outside the vocabulary", "/v1/completions", "{\"prompt\":[1,2,99999]}", 400, null, "prompt", "outside the vocabulary"),
+            new Case("prompt missing", "/v1/completions", "{\"max_tokens\":5}", 400, null, "prompt", "must be a string"),
+            new Case("detokenize bad ids", "/detokenize", "{\"tokens\":[-1]}", 400, null, "tokens", "not a token id"),
+            new Case("unknown route", "/v1/embeddings", "{}", 404, "not_found", null, "Not found"));
+
+    static String tokenList(int n) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < n; i++) {
+            sb.append(i == 0 ? "" : ",").append(5);
+        }
+        return sb.append(']').toString();
+    }
+
+    @Test
+    void everyBadRequestGetsItsStatusAndErrorAndCostsNothing() throws Exception {
+        try (TestServer s = new TestServer()) {
+            String good = TestServer.chatBody("여권 재발급은 어디서 하나요?", "\"temperature\":0");
+            String expected = JSON.readTree(s.post("/v1/chat/completions", good).body()).at("/choices/0/message/content").asText();
+            int baseline = s.model.liveArrayCount();
+            for (Case c : CASES) {
+                HttpResponse<String> r = s.post(c.path(), c.body());
+                assertEquals(c.status(), r.statusCode(), c.what() + ": " + r.body());
+                JsonNode error = JSON.readTree(r.body()).get("error");
+                assertTrue(error != null && error.has("message") && error.has("type") && error.has("param") && error.has("code"),
+                        c.what() + ": OpenAI error shape: " + r.body());
+                assertTrue(error.get("message").asText().contains(c.messagePart()), c.what() + ": " + r.body());
+                if (c.code() != null) {
+                    assertEquals(c.code(), error.get("code").asText(), c.what());
+                }
+                if (c.param() != null) {
+                    assertEquals(c.param(), error.get("param").asText(), c.what());
+                }
+            }
+            HttpResponse<String> put = s.http.send(HttpRequest.newBuilder(URI.create(s.url("/v1/chat/completions")))
+                    .PUT(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(405, put.statusCode());
+            assertEquals("method_not_allowed", JSON.readTree(put.body()).at("/error/code").asText());
+            HttpResponse<String> huge = s.post("/v1/chat/completions", "{\"x\":\"" + "가".repeat(400_000) + "\"}");
+            assertEquals(413, huge.statusCode());
+            assertEquals("request_too_large", JSON.readTree(huge.body()).at("/error/code").asText());
+
+            assertEquals(expected, JSON.readTree(s.post("/v1/chat/completions", good).body()).at("/choices/0/message/content").asText(),
+                    "still serving correctly");
+            assertEquals(baseline, s.model.liveArrayCount(), "no NDArray left behind");
+            assertEquals(0.0, s.metric("nuri_kv_cache_usage_ratio"));
+        }
+    }
+
+    @Test
+    void apiKeysRateLimitsAndCors() throws Exception {
+        try (TestServer s = new TestServer(new ai.nuri.engine.EngineConfig(8, 512, 256, 16, 16, 512),
+                TestServer.config(List.of("sk-nuri-1", "sk-nuri-2"), 3))) {
+            HttpResponse<String> none = s.get("/v1/models");
+            assertEquals(401, none.statusCode());
+            assertEquals("invalid_api_key", JSON.readTree(none.body()).at("/error/code").asText());
+            HttpRequest.Builder wrong = HttpRequest.newBuilder(URI.create(s.url("/v1/models"))).header("Authorization", "Bearer sk-nuri-3");
+            assertEquals(401, s.http.send(wrong.build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+            assertEquals(200, s.get("/health").statusCode(), "health is open");
+            assertEquals(200, s.get("/metrics").statusCode(), "metrics are open");
+            HttpRequest right = HttpRequest.newBuilder(URI.create(s.url("/v1/models"))).header("Authorization", "Bearer sk-nuri-2").build();
+            for (int i = 0; i < 3; i++) {
+                assertEquals(200, s.http.send(right, HttpResponse.BodyHandlers.ofString()).statusCode(), "request " + i);
+            }
+            HttpResponse<String> limited = s.http.send(right, HttpResponse.BodyHandlers.ofString());
+            assertEquals(429, limited.statusCode());
+            assertTrue(Integer.parseInt(limited.headers().firstValue("Retry-After").orElseThrow()) >= 1);
+            HttpRequest other = HttpRequest.newBuilder(URI.create(s.url("/v1/models"))).header("Authorization", "Bearer sk-nuri-1").build();
+            assertEquals(200, s.http.send(other, HttpResponse.BodyHandlers.ofString()).statusCode(), "limits are per key");
+
+            HttpResponse<String> preflight = s.http.send(HttpRequest.newBuilder(URI.create(s.url("/v1/chat/completions")))
+                    .method("OPTIONS", HttpRequest.BodyPublishers.noBody()).header("Origin", "http://example.test")
+                    .header("Access-Control-Request-Method", "POST").build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals("http://example.test", preflight.headers().firstValue("Access-Control-Allow-Origin").orElseThrow());
+        }
+    }
+
+    @Test
+    void promtoolFindsNoProblemInTheExpositionAfterTraffic() throws Exception {
+        Path promtool = Path.of("/usr/bin/promtool");
+        assertTrue(Files.isExecutable(promtool), "promtool (Debian package prometheus) is installed by .ci/run");
+        try (TestServer s = new TestServer()) {
+            s.post("/v1/chat/completions", TestServer.chatBody("안녕하세요.", "\"stream\":true"));
+            s.post("/v1/chat/completions", TestServer.chatBody("안녕하세요.", "\"temperature\":5"));
+            s.post("/v1/completions", "{\"prompt\":\"안녕\",\"max_tokens\":3}");
+            String scrape = s.get("/metrics").body();
+            for (String name : List.of("nuri_time_to_first_token_seconds_bucket", "nuri_inter_token_latency_seconds_bucket",
+                    "nuri_e2e_request_latency_seconds_bucket", "nuri_request_queue_time_seconds_bucket",
+                    "nuri_request_prefill_time_seconds_bucket", "nuri_request_decode_time_seconds_bucket",
+                    "nuri_request_prompt_tokens_bucket", "nuri_request_generation_tokens_bucket", "nuri_engine_step_seconds_bucket",
+                    "nuri_batch_size_bucket", "nuri_prompt_tokens_total", "nuri_generation_tokens_total",
+                    "nuri_request_success_total", "nuri_num_preemptions_total", "nuri_prefix_cache_queries_total",
+                    "nuri_prefix_cache_hits_total", "nuri_images_total", "nuri_num_requests_running",
+                    "nuri_num_requests_waiting", "nuri_kv_cache_usage_ratio", "vertx_http_server_requests_total",
+                    "jvm_memory_used_bytes", "jvm_gc_pause_seconds")) {
+                assertTrue(scrape.contains("\n" + name), "exports " + name);
+            }
+            assertTrue(scrape.contains("nuri_time_to_first_token_seconds_bucket{model_name=\"nuri-ko-mini\",le=\"0.01\"}"));
+            assertTrue(scrape.contains("nuri_time_to_first_token_seconds_bucket{model_name=\"nuri-ko-mini\",le=\"60.0\"}"));
+            Process p = new ProcessBuilder(promtool.toString(), "check", "metrics").redirectErrorStream(true).start();
+            p.getOutputStream().write(scrape.getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().close();
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            p.getInputStream().transferTo(out);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue(), "promtool: " + out.toString(StandardCharsets.UTF_8));
+        }
+    }
+}
