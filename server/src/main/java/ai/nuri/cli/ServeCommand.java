@@ -93,6 +93,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Seconds in-flight requests get to finish after SIGTERM; NURI_DRAIN_TIMEOUT (default: ${DEFAULT-VALUE}).")
     int drainTimeoutSeconds;
 
+    @Option(names = "--request-timeout", defaultValue = "${env:NURI_REQUEST_TIMEOUT:-0}",
+            description = "Seconds a generation may take before it is cancelled with 504; 0 is no limit; NURI_REQUEST_TIMEOUT (default: ${DEFAULT-VALUE}).")
+    double requestTimeoutSeconds;
+
     @Override
     public Integer call() throws Exception {
         NuriMetrics metrics = new NuriMetrics();
@@ -104,7 +108,8 @@ public final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("no model to serve in " + modelStore);
         }
         ServerConfig config = new ServerConfig(host, port, apiKeys(), maxBodyBytes, rateLimitRpm,
-                corsOrigins.stream().filter(s -> !s.isBlank()).toList(), Duration.ofSeconds(drainTimeoutSeconds));
+                corsOrigins.stream().filter(s -> !s.isBlank()).toList(), Duration.ofSeconds(drainTimeoutSeconds),
+                Duration.ofMillis((long) (requestTimeoutSeconds * 1000)));
         NuriServer server = new NuriServer(config, new ModelRegistry(served), metrics);
         int bound = server.start().await();
         System.out.printf("Nuri serving %s on http://%s:%d%n", served.stream().map(ServedModel::id).toList(), host, bound);

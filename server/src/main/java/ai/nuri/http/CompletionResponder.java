@@ -42,7 +42,11 @@ final class CompletionResponder {
         int completionTokens;
     }
 
-    CompletionResponder(GenerationRequest request, ResponseShape shape, HttpServerResponse response, Context context) {
+    private final java.time.Duration timeout;
+
+    CompletionResponder(GenerationRequest request, ResponseShape shape, HttpServerResponse response, Context context,
+            java.time.Duration timeout) {
+        this.timeout = timeout;
         this.request = request;
         this.shape = shape;
         this.response = response;
@@ -78,6 +82,9 @@ final class CompletionResponder {
                 cancelAll();
             }
         });
+        if (!timeout.isZero()) {
+            context.owner().setTimer(timeout.toMillis(), id -> context.runOnContext(v -> timedOut()));
+        }
         if (request.stream()) {
             response.setChunked(true)
                     .putHeader("Content-Type", "text/event-stream; charset=utf-8")
@@ -166,6 +173,22 @@ final class CompletionResponder {
             response.end("data: " + e.toJson() + "\n\ndata: [DONE]\n\n");
         } else {
             response.setStatusCode(500).putHeader("Content-Type", "application/json").end(e.toJson());
+        }
+    }
+
+    /** The request ran past --request-timeout: its sequences are cancelled and the client told. */
+    private void timedOut() {
+        if (done) {
+            return;
+        }
+        done = true;
+        cancelAll();
+        ApiException e = new ApiException(504, "timeout", "The request did not finish within " + timeout.toMillis()
+                + " ms", null, "request_timeout", null);
+        if (request.stream()) {
+            response.end("data: " + e.toJson() + "\n\ndata: [DONE]\n\n");
+        } else {
+            response.setStatusCode(504).putHeader("Content-Type", "application/json").end(e.toJson());
         }
     }
 

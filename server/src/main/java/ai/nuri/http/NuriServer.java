@@ -166,7 +166,7 @@ public final class NuriServer implements AutoCloseable {
                 return;
             }
             try {
-                new CompletionResponder(result.result(), shape, ctx.response(), context).start();
+                new CompletionResponder(result.result(), shape, ctx.response(), context, config.requestTimeout()).start();
             } catch (RuntimeException e) {
                 fail(ctx, e);
             }

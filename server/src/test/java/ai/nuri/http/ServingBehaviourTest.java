@@ -171,6 +171,25 @@ class ServingBehaviourTest {
         }
     }
 
+    @Test
+    void aRequestPastItsTimeoutIsCancelledWith504() throws Exception {
+        try (TestServer s = new TestServer(new EngineConfig(8, 512, 256, 16, 16, 512),
+                TestServer.config(List.of(), 0, Duration.ofMillis(300)))) {
+            long t0 = System.nanoTime();
+            HttpResponse<String> r = s.post("/v1/chat/completions",
+                    TestServer.chatBody("안녕하세요.", "\"ignore_eos\":true,\"max_tokens\":490,\"n\":4"));
+            assertEquals(504, r.statusCode(), r.body());
+            assertEquals("request_timeout", JSON.readTree(r.body()).at("/error/code").asText());
+            assertTrue((System.nanoTime() - t0) / 1e9 < 5, "answered at the timeout, not at the end");
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (System.nanoTime() < deadline && s.metric("nuri_kv_cache_usage_ratio") > 0) {
+                Thread.sleep(20);
+            }
+            assertEquals(0.0, s.metric("nuri_kv_cache_usage_ratio"), "its sequences were cancelled");
+            assertEquals(200, s.post("/v1/chat/completions", TestServer.chatBody("안녕하세요.", "\"max_tokens\":3")).statusCode());
+        }
+    }
+
     static void waitFor(TestServer s, String metric, double value) throws Exception {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (System.nanoTime() < deadline && s.metric(metric) != value) {

@@ -45,7 +45,12 @@ final class TestServer implements AutoCloseable {
     }
 
     static ServerConfig config(List<String> keys, int rpm) {
-        return new ServerConfig("127.0.0.1", 0, keys, 1 << 20, rpm, List.of("http://example.test"), Duration.ofSeconds(20));
+        return config(keys, rpm, Duration.ZERO);
+    }
+
+    static ServerConfig config(List<String> keys, int rpm, Duration requestTimeout) {
+        return new ServerConfig("127.0.0.1", 0, keys, 1 << 20, rpm, List.of("http://example.test"), Duration.ofSeconds(20),
+                requestTimeout);
     }
 
     String url(String path) {
