@@ -140,7 +140,7 @@ class ErrorsAndLimitsTest {
                     "nuri_request_success_total", "nuri_num_preemptions_total", "nuri_prefix_cache_queries_total",
                     "nuri_prefix_cache_hits_total", "nuri_images_total", "nuri_num_requests_running",
                     "nuri_num_requests_waiting", "nuri_kv_cache_usage_ratio", "vertx_http_server_requests_total",
-                    "jvm_memory_used_bytes", "jvm_gc_pause_seconds")) {
+                    "jvm_memory_used_bytes", "jvm_threads_live_threads")) {
                 assertTrue(scrape.contains("\n" + name), "exports " + name);
             }
             assertTrue(scrape.contains("nuri_time_to_first_token_seconds_bucket{model_name=\"nuri-ko-mini\",le=\"0.01\"}"));
