@@ -166,14 +166,7 @@ final class CompletionResponder {
         if (done) {
             return;
         }
-        done = true;
-        cancelAll();
-        ApiException e = new ApiException(500, "server_error", "generation failed: " + reason, null, "internal_error", null);
-        if (request.stream()) {
-            response.end("data: " + e.toJson() + "\n\ndata: [DONE]\n\n");
-        } else {
-            response.setStatusCode(500).putHeader("Content-Type", "application/json").end(e.toJson());
-        }
+        endWithError(new ApiException(500, "server_error", "generation failed: " + reason, null, "internal_error", null));
     }
 
     /** The request ran past --request-timeout: its sequences are cancelled and the client told. */
@@ -181,14 +174,18 @@ final class CompletionResponder {
         if (done) {
             return;
         }
+        endWithError(new ApiException(504, "timeout", "The request did not finish within " + timeout.toMillis() + " ms",
+                null, "request_timeout", null));
+    }
+
+    /** Stops every sequence and tells the client: an error event on a stream, else an error status. */
+    private void endWithError(ApiException e) {
         done = true;
         cancelAll();
-        ApiException e = new ApiException(504, "timeout", "The request did not finish within " + timeout.toMillis()
-                + " ms", null, "request_timeout", null);
         if (request.stream()) {
             response.end("data: " + e.toJson() + "\n\ndata: [DONE]\n\n");
         } else {
-            response.setStatusCode(504).putHeader("Content-Type", "application/json").end(e.toJson());
+            response.setStatusCode(e.status()).putHeader("Content-Type", "application/json").end(e.toJson());
         }
     }
 

@@ -152,11 +152,8 @@ public final class NuriServer implements AutoCloseable {
             send(ctx, ApiException.unavailable("The server is shutting down", "server_draining", 5));
             return;
         }
-        JsonNode body;
-        try {
-            body = parseJson(ctx);
-        } catch (ApiException e) {
-            send(ctx, e);
+        JsonNode body = jsonBodyOrAnswer(ctx);
+        if (body == null) {
             return;
         }
         Context context = Vertx.currentContext();
@@ -174,11 +171,8 @@ public final class NuriServer implements AutoCloseable {
     }
 
     private void blocking(RoutingContext ctx, java.util.function.Function<JsonNode, JsonNode> work) {
-        JsonNode body;
-        try {
-            body = parseJson(ctx);
-        } catch (ApiException e) {
-            send(ctx, e);
+        JsonNode body = jsonBodyOrAnswer(ctx);
+        if (body == null) {
             return;
         }
         vertx.executeBlocking(() -> work.apply(body), false).onComplete(r -> {
@@ -203,6 +197,16 @@ public final class NuriServer implements AutoCloseable {
             o.put("max_model_len", m.maxModelLen());
         }
         ctx.response().putHeader("Content-Type", "application/json").end(root.toString());
+    }
+
+    /** The request's JSON body, or null after answering 400 when it is not JSON. */
+    private static JsonNode jsonBodyOrAnswer(RoutingContext ctx) {
+        try {
+            return parseJson(ctx);
+        } catch (ApiException e) {
+            send(ctx, e);
+            return null;
+        }
     }
 
     private static JsonNode parseJson(RoutingContext ctx) {
