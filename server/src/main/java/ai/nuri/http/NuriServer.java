@@ -16,6 +16,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.CorsHandler;
+import io.vertx.ext.web.handler.StaticHandler;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import java.nio.charset.StandardCharsets;
@@ -73,9 +74,20 @@ public final class NuriServer implements AutoCloseable {
     private Router router() {
         Router router = Router.router(vertx);
         if (!config.corsOrigins().isEmpty()) {
-            router.route().handler(CorsHandler.create().addOrigins(config.corsOrigins())
+            CorsHandler cors = CorsHandler.create().addOrigins(config.corsOrigins())
                     .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST, HttpMethod.OPTIONS))
-                    .allowedHeaders(Set.of("Authorization", "Content-Type")));
+                    .allowedHeaders(Set.of("Authorization", "Content-Type"));
+            // Browsers send Origin on same-origin POSTs and module scripts too: the page Nuri serves
+            // itself must not need to be listed.
+            router.route().handler(ctx -> {
+                String origin = ctx.request().getHeader("Origin");
+                String self = ctx.request().scheme() + "://" + ctx.request().getHeader("Host");
+                if (origin == null || origin.equalsIgnoreCase(self)) {
+                    ctx.next();
+                } else {
+                    cors.handle(ctx);
+                }
+            });
         }
         router.get("/health").handler(this::health);
         router.get("/ready").handler(this::ready);
@@ -88,6 +100,8 @@ public final class NuriServer implements AutoCloseable {
         router.get("/v1/models").handler(this::listModels);
         router.post("/tokenize").handler(ctx -> blocking(ctx, body -> Tokenize.tokenize(body, models)));
         router.post("/detokenize").handler(ctx -> blocking(ctx, body -> Tokenize.detokenize(body, models)));
+        // The web chat page: static files from the jar, no CDN (index.html at /).
+        router.get("/*").handler(StaticHandler.create("web").setCachingEnabled(false));
         router.errorHandler(404, ctx -> send(ctx, new ApiException(404, "invalid_request_error",
                 "Not found: " + ctx.request().method() + " " + ctx.request().path(), null, "not_found", null)));
         router.errorHandler(405, ctx -> send(ctx, new ApiException(405, "invalid_request_error",
@@ -195,6 +209,7 @@ public final class NuriServer implements AutoCloseable {
             o.put("created", m.created());
             o.put("owned_by", "nuri");
             o.put("max_model_len", m.maxModelLen());
+            o.putArray("input_modalities").add("text"); // no vision architecture yet
         }
         ctx.response().putHeader("Content-Type", "application/json").end(root.toString());
     }

@@ -29,13 +29,18 @@ final class TestServer implements AutoCloseable {
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     TestServer(EngineConfig engineConfig, ServerConfig serverConfig) throws IOException {
+        this(engineConfig, serverConfig, 0);
+    }
+
+    /** With {@code stepDelayMillis} > 0 every engine step takes that much longer: a slower machine. */
+    TestServer(EngineConfig engineConfig, ServerConfig serverConfig, long stepDelayMillis) throws IOException {
         model = LanguageModel.load(DEMO);
         Tokenizer tokenizer = Tokenizer.load(DEMO);
         metrics = new NuriMetrics();
         Engine[] e = new Engine[1];
         ModelMetrics mm = metrics.forModel(model.id(), () -> e[0].runningCount(), () -> e[0].waitingCount(),
                 () -> e[0].kvCacheUsage());
-        engine = e[0] = new Engine(model, tokenizer, engineConfig, mm);
+        engine = e[0] = new Engine(model, tokenizer, engineConfig, stepDelayMillis > 0 ? new SlowSteps(mm, stepDelayMillis) : mm);
         server = new NuriServer(serverConfig, new ModelRegistry(List.of(new ServedModel(model.id(), engine, mm, 1L))), metrics);
         port = server.start().await();
     }
@@ -80,6 +85,54 @@ final class TestServer implements AutoCloseable {
     static String chatBody(String question, String extra) {
         return "{\"model\":\"nuri-ko-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"" + question + "\"}]"
                 + (extra.isEmpty() ? "" : "," + extra) + "}";
+    }
+
+    /** Forwards everything to the real meters and sleeps after each step. */
+    record SlowSteps(ai.nuri.engine.EngineObserver meters, long millis) implements ai.nuri.engine.EngineObserver {
+        @Override
+        public void onStep(int batchSize, int scheduledTokens, double seconds) {
+            meters.onStep(batchSize, scheduledTokens, seconds);
+            try {
+                Thread.sleep(millis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        @Override
+        public void onQueued(double s) {
+            meters.onQueued(s);
+        }
+
+        @Override
+        public void onFirstToken(double ttft, double prefill) {
+            meters.onFirstToken(ttft, prefill);
+        }
+
+        @Override
+        public void onInterToken(double s) {
+            meters.onInterToken(s);
+        }
+
+        @Override
+        public void onFinished(ai.nuri.engine.FinishReason r, int p, int g, double e2e, double decode) {
+            meters.onFinished(r, p, g, e2e, decode);
+        }
+
+        @Override
+        public void onAborted(String reason) {
+            meters.onAborted(reason);
+        }
+
+        @Override
+        public void onRejected(ai.nuri.engine.EngineRejectedException.Reason reason) {
+            meters.onRejected(reason);
+        }
+
+        @Override
+        public void onPreemption() {
+            meters.onPreemption();
+        }
     }
 
     @Override
