@@ -47,6 +47,7 @@ public final class NuriServer implements AutoCloseable {
     private HttpServer server;
     private volatile boolean ready;
     private volatile boolean draining;
+    private final java.util.concurrent.atomic.AtomicInteger activeRequests = new java.util.concurrent.atomic.AtomicInteger();
 
     public NuriServer(ServerConfig config, ModelRegistry models, NuriMetrics metrics) {
         this.config = config;
@@ -101,7 +102,7 @@ public final class NuriServer implements AutoCloseable {
         router.post("/tokenize").handler(ctx -> blocking(ctx, body -> Tokenize.tokenize(body, models)));
         router.post("/detokenize").handler(ctx -> blocking(ctx, body -> Tokenize.detokenize(body, models)));
         // The web chat page: static files from the jar, no CDN (index.html at /).
-        router.get("/*").handler(StaticHandler.create("web").setCachingEnabled(false));
+        router.getWithRegex("^/(?!v1/)[^/]*$").handler(StaticHandler.create("web").setCachingEnabled(false));
         router.errorHandler(404, ctx -> send(ctx, new ApiException(404, "invalid_request_error",
                 "Not found: " + ctx.request().method() + " " + ctx.request().path(), null, "not_found", null)));
         router.errorHandler(405, ctx -> send(ctx, new ApiException(405, "invalid_request_error",
@@ -166,6 +167,10 @@ public final class NuriServer implements AutoCloseable {
             send(ctx, ApiException.unavailable("The server is shutting down", "server_draining", 5));
             return;
         }
+        // Counted from arrival to the end of the response, so draining also waits for requests
+        // still being parsed and tokenized, before the engine has seen them.
+        activeRequests.incrementAndGet();
+        ctx.addEndHandler(done -> activeRequests.decrementAndGet());
         JsonNode body = jsonBodyOrAnswer(ctx);
         if (body == null) {
             return;
@@ -277,7 +282,8 @@ public final class NuriServer implements AutoCloseable {
         draining = true;
         models.all().forEach(m -> m.engine().startDraining());
         long deadline = System.nanoTime() + config.drainTimeout().toNanos();
-        while (System.nanoTime() < deadline && !models.all().stream().allMatch(m -> m.engine().isIdle())) {
+        while (System.nanoTime() < deadline
+                && (activeRequests.get() > 0 || !models.all().stream().allMatch(m -> m.engine().isIdle()))) {
             try {
                 Thread.sleep(50);
             } catch (InterruptedException e) {

@@ -48,7 +48,15 @@ class ServeProcessTest {
             CompletableFuture<HttpResponse<String>> inFlight = http.sendAsync(HttpRequest.newBuilder(
                     URI.create("http://127.0.0.1:" + port + "/v1/chat/completions")).timeout(Duration.ofSeconds(60))
                     .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-            Thread.sleep(300); // let the request reach the engine
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (System.nanoTime() < deadline) { // wait until the request runs in the engine
+                String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                if (metrics.contains("nuri_num_requests_running{model_name=\"nuri-ko-mini\"} 1.0")) {
+                    break;
+                }
+                Thread.sleep(10);
+            }
             server.destroy(); // SIGTERM
             HttpResponse<String> finished = inFlight.get(60, TimeUnit.SECONDS);
             assertEquals(200, finished.statusCode(), finished.body());
