@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 
@@ -65,8 +66,16 @@ public final class ModelMetrics implements EngineObserver {
         counter("nuri.prefix.cache.queries", "Prefix cache lookups, in tokens (no prefix cache yet: stays 0)");
         counter("nuri.prefix.cache.hits", "Prefix cache hits, in tokens (no prefix cache yet: stays 0)");
         counter("nuri.images", "Images received (no vision model yet: stays 0)");
+        // Every labelled series exists from the start at 0, so rates and ratios have data before
+        // the first failure.
         for (FinishReason r : FinishReason.values()) {
             success(r);
+        }
+        for (String reason : List.of("cancelled", "engine_error", "aborted")) {
+            failureCounter(reason);
+        }
+        for (EngineRejectedException.Reason r : EngineRejectedException.Reason.values()) {
+            rejectedCounter(r);
         }
         Gauge.builder("nuri.num.requests.running", running::getAsDouble).description("Requests in the running batch")
                 .tag("model_name", model).register(registry);
@@ -99,8 +108,18 @@ public final class ModelMetrics implements EngineObserver {
 
     /** Counts a request that failed for a reason the engine does not see (e.g. a bad prompt). */
     public void failure(String reason) {
-        Counter.builder("nuri.request.failure").description("Requests that failed or were cancelled")
-                .tag("model_name", model).tag("reason", reason).register(registry).increment();
+        failureCounter(reason).increment();
+    }
+
+    private Counter failureCounter(String reason) {
+        return Counter.builder("nuri.request.failure").description("Requests that failed or were cancelled")
+                .tag("model_name", model).tag("reason", reason).register(registry);
+    }
+
+    private Counter rejectedCounter(EngineRejectedException.Reason reason) {
+        return Counter.builder("nuri.requests.rejected").description("Requests turned away with 503")
+                .tag("model_name", model).tag("reason", reason.name().toLowerCase(java.util.Locale.ROOT))
+                .register(registry);
     }
 
     private static long nanos(double seconds) {
@@ -147,9 +166,7 @@ public final class ModelMetrics implements EngineObserver {
 
     @Override
     public void onRejected(EngineRejectedException.Reason reason) {
-        Counter.builder("nuri.requests.rejected").description("Requests turned away with 503")
-                .tag("model_name", model).tag("reason", reason.name().toLowerCase(java.util.Locale.ROOT))
-                .register(registry).increment();
+        rejectedCounter(reason).increment();
     }
 
     @Override

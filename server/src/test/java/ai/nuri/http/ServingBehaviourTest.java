@@ -111,7 +111,7 @@ class ServingBehaviourTest {
             }
             assertEquals(0.0, s.metric("nuri_kv_cache_usage_ratio"), "KV blocks returned");
             assertEquals(0.0, s.metric("nuri_num_requests_running"));
-            assertEquals(1.0, s.metric("nuri_request_failure_total"), "counted as cancelled");
+            assertEquals(1.0, s.metric("nuri_request_failure_total{model_name=\"nuri-ko-mini\",reason=\"cancelled\"}"), "counted as cancelled");
         }
     }
 
@@ -129,7 +129,7 @@ class ServingBehaviourTest {
             assertEquals("queue_full", JSON.readTree(third.body()).at("/error/code").asText());
             assertEquals(200, first.get().statusCode());
             assertEquals(200, second.get().statusCode());
-            assertEquals(1.0, s.metric("nuri_requests_rejected_total"));
+            assertEquals(1.0, s.metric("nuri_requests_rejected_total{model_name=\"nuri-ko-mini\",reason=\"queue_full\"}"));
         }
     }
 
