@@ -105,10 +105,6 @@ public final class CheckpointWeights implements WeightSource, AutoCloseable {
         }
     }
 
-    public Set<String> names() {
-        return fileOf.keySet();
-    }
-
     @Override
     public NDArray tensor(String name, Shape shape, Init init) {
         SafetensorsFile file = fileOf.get(name);

@@ -50,8 +50,4 @@ public final class IncrementalDetokenizer {
         prefixOffset = readOffset = count;
         return rest.startsWith(prefixText) ? rest.substring(prefixText.length()) : rest;
     }
-
-    public int tokenCount() {
-        return count;
-    }
 }

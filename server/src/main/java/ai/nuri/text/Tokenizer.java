@@ -107,10 +107,6 @@ public final class Tokenizer implements AutoCloseable {
         return id == null ? OptionalInt.empty() : OptionalInt.of(id);
     }
 
-    public boolean isSpecial(int id) {
-        return addedTokens.containsValue(id);
-    }
-
     public Optional<String> bosToken() {
         return Optional.ofNullable(bosToken);
     }

@@ -19,10 +19,6 @@ public final class BlockTable {
         return blockSize;
     }
 
-    public int blockCount() {
-        return count;
-    }
-
     public int capacity() {
         return count * blockSize;
     }
