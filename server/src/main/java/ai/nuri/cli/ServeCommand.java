@@ -62,6 +62,10 @@ public final class ServeCommand implements Callable<Integer> {
                     + "Never less than one full-length sequence, never more than max-num-seqs of them.")
     long kvCacheMemoryMb;
 
+    @Option(names = "--prefix-caching", negatable = true, defaultValue = "${env:NURI_PREFIX_CACHING:-true}", fallbackValue = "true",
+            description = "Share the KV blocks of identical prompt prefixes between requests (--no-prefix-caching turns it off); NURI_PREFIX_CACHING (default: ${DEFAULT-VALUE}).")
+    boolean prefixCaching;
+
     @Option(names = "--block-size", defaultValue = "${env:NURI_BLOCK_SIZE:-16}", description = "Tokens per KV block; NURI_BLOCK_SIZE (default: ${DEFAULT-VALUE}).")
     int blockSize;
 
@@ -148,7 +152,8 @@ public final class ServeCommand implements Callable<Integer> {
         long bytesPerBlock = PagedKvCache.bytesPerBlock(c.numLayers(), c.numKvHeads(), c.headDim(), blockSize, type);
         long affordable = kvCacheMemoryMb * 1024 * 1024 / bytesPerBlock;
         int blocks = (int) Math.max(blocksPerSequence, Math.min((long) maxNumSeqs * blocksPerSequence, affordable));
-        EngineConfig engineConfig = new EngineConfig(maxNumSeqs, maxNumBatchedTokens, blocks, blockSize, maxWaiting, contextLength);
+        EngineConfig engineConfig = new EngineConfig(maxNumSeqs, maxNumBatchedTokens, blocks, blockSize, maxWaiting,
+                contextLength, prefixCaching);
         Engine[] engine = new Engine[1];
         ModelMetrics modelMetrics = metrics.forModel(model.id(), () -> engine[0] == null ? 0 : engine[0].runningCount(),
                 () -> engine[0] == null ? 0 : engine[0].waitingCount(), () -> engine[0] == null ? 0 : engine[0].kvCacheUsage());

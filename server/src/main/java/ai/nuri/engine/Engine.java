@@ -53,7 +53,7 @@ public final class Engine implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.config = config;
         this.observer = observer;
-        this.cache = model.newKvCache(config.kvCacheBlocks(), config.blockSize());
+        this.cache = model.newKvCache(config.kvCacheBlocks(), config.blockSize(), config.prefixCaching());
         this.scheduler = new Scheduler(config, cache.allocator(), observer);
         this.eosIds = Set.copyOf(model.generationConfig().eosTokenIds());
         this.thread = new Thread(this::loop, "nuri-engine-" + model.id());
@@ -173,6 +173,7 @@ public final class Engine implements AutoCloseable {
         for (int i = 0; i < plan.size(); i++) {
             Sequence s = plan.get(i).sequence();
             s.computed += plan.get(i).tokens();
+            scheduler.registerFullBlocks(s);
             if (s.computed == s.length()) {
                 sampleAndEmit(s, logits[i]);
             }

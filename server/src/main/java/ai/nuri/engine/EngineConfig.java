@@ -5,7 +5,13 @@ package ai.nuri.engine;
  * together), the KV pool, the waiting queue and the longest sequence (prompt plus output).
  */
 public record EngineConfig(int maxNumSeqs, int maxNumBatchedTokens, int kvCacheBlocks, int blockSize,
-        int maxWaiting, int maxModelLen) {
+        int maxWaiting, int maxModelLen, boolean prefixCaching) {
+    /** Prefix caching on, as vLLM has it by default. */
+    public EngineConfig(int maxNumSeqs, int maxNumBatchedTokens, int kvCacheBlocks, int blockSize, int maxWaiting,
+            int maxModelLen) {
+        this(maxNumSeqs, maxNumBatchedTokens, kvCacheBlocks, blockSize, maxWaiting, maxModelLen, true);
+    }
+
     public EngineConfig {
         if (maxNumSeqs < 1 || maxNumBatchedTokens < 1 || kvCacheBlocks < 1 || blockSize < 1 || maxWaiting < 0
                 || maxModelLen < 2) {
@@ -16,6 +22,6 @@ public record EngineConfig(int maxNumSeqs, int maxNumBatchedTokens, int kvCacheB
     /** One sequence at a time with room for a whole context: the CLI and benchmarks. */
     public static EngineConfig singleStream(int maxModelLen) {
         int blockSize = 16;
-        return new EngineConfig(1, 512, (maxModelLen + blockSize - 1) / blockSize + 1, blockSize, 16, maxModelLen);
+        return new EngineConfig(1, 512, (maxModelLen + blockSize - 1) / blockSize + 1, blockSize, 16, maxModelLen, true);
     }
 }

@@ -22,5 +22,8 @@ public interface EngineObserver {
 
     default void onPreemption() {}
 
+    /** A sequence looked up {@code queriedTokens} tokens in the prefix cache and found the first {@code hitTokens}. */
+    default void onPrefixCacheLookup(int queriedTokens, int hitTokens) {}
+
     EngineObserver NONE = new EngineObserver() {};
 }

@@ -59,12 +59,19 @@ final class Scheduler {
         long now = System.nanoTime();
         while (!preempted && budget > 0 && !waiting.isEmpty() && running.size() < config.maxNumSeqs()) {
             Sequence s = waiting.peekFirst();
+            if (s.computed == 0) {
+                reuseCachedPrefix(s);
+            }
             int n = Math.min(s.pending(), budget);
             if (!s.blocks.reserve(s.computed + n, allocator)) {
+                forget(s); // hold nothing while waiting
                 break;
             }
             waiting.pollFirst();
             running.add(s);
+            if (allocator.prefixCaching()) {
+                observer.onPrefixCacheLookup(s.length(), s.computed);
+            }
             if (s.scheduledNanos == 0) {
                 s.scheduledNanos = now;
                 observer.onQueued((now - s.arrivalNanos) / 1e9);
@@ -75,10 +82,51 @@ final class Scheduler {
         return plan;
     }
 
+    /**
+     * Takes the cached blocks of the longest known prefix of the sequence's tokens. The block
+     * holding the last token is never taken: that token must run to produce the next logits, and
+     * a shared block is never written again.
+     */
+    private void reuseCachedPrefix(Sequence s) {
+        if (!allocator.prefixCaching()) {
+            return;
+        }
+        int blockSize = s.blocks.blockSize();
+        int matchable = (s.length() - 1) / blockSize;
+        int matched = 0;
+        while (matched < matchable) {
+            int block = allocator.acquireCached(s.blockHash(matched, blockSize));
+            if (block < 0) {
+                break;
+            }
+            s.blocks.appendShared(block);
+            matched++;
+        }
+        s.computed = matched * blockSize;
+        s.registeredBlocks = matched;
+    }
+
+    /** Registers the sequence's blocks that became full in the step just run. */
+    void registerFullBlocks(Sequence s) {
+        if (!allocator.prefixCaching()) {
+            return;
+        }
+        int blockSize = s.blocks.blockSize();
+        while ((s.registeredBlocks + 1) * blockSize <= s.computed) {
+            allocator.register(s.blocks.block(s.registeredBlocks), s.blockHash(s.registeredBlocks, blockSize));
+            s.registeredBlocks++;
+        }
+    }
+
+    private void forget(Sequence s) {
+        s.blocks.release(allocator);
+        s.computed = 0;
+        s.registeredBlocks = 0;
+    }
+
     private void preempt(Sequence victim) {
         running.remove(victim);
-        victim.blocks.release(allocator);
-        victim.computed = 0;
+        forget(victim);
         waiting.addFirst(victim);
         observer.onPreemption();
     }

@@ -32,6 +32,10 @@ final class Sequence {
     long scheduledNanos;
     /** Has been in a batch at least once (preempted sequences stay admitted). */
     boolean admitted;
+    /** Full blocks of this sequence registered in (or taken from) the prefix cache. */
+    int registeredBlocks;
+    private long[] blockHashes = new long[8];
+    private int hashedBlocks;
     long firstTokenNanos;
     long lastTokenNanos;
     private volatile boolean cancelled;
@@ -83,6 +87,33 @@ final class Sequence {
     /** Tokens not yet in the cache: the rest of the prompt, or the last sampled token. */
     int pending() {
         return length - computed;
+    }
+
+    /**
+     * The prefix-cache key of full block {@code index}: a hash chained over every token up to the
+     * end of that block, so equal keys mean equal prefixes (up to a 64-bit collision).
+     */
+    long blockHash(int index, int blockSize) {
+        while (hashedBlocks <= index) {
+            int b = hashedBlocks;
+            long h = b == 0 ? 0x6E7572692D6B7621L : blockHashes[b - 1];
+            for (int i = b * blockSize; i < (b + 1) * blockSize; i++) {
+                h = mix(h ^ tokens[i]);
+            }
+            if (b == blockHashes.length) {
+                blockHashes = Arrays.copyOf(blockHashes, b * 2);
+            }
+            blockHashes[b] = h;
+            hashedBlocks++;
+        }
+        return blockHashes[index];
+    }
+
+    /** SplitMix64's finaliser: every input bit moves every output bit. */
+    private static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 
     void cancel() {

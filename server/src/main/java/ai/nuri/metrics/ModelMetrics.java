@@ -45,6 +45,8 @@ public final class ModelMetrics implements EngineObserver {
     private final Counter promptTokens;
     private final Counter generationTokens;
     private final Counter preemptions;
+    private final Counter prefixCacheQueries;
+    private final Counter prefixCacheHits;
 
     ModelMetrics(MeterRegistry registry, String model, DoubleSupplier running, DoubleSupplier waiting,
             DoubleSupplier kvCacheUsage) {
@@ -63,8 +65,8 @@ public final class ModelMetrics implements EngineObserver {
         promptTokens = counter("nuri.prompt.tokens", "Prompt tokens processed");
         generationTokens = counter("nuri.generation.tokens", "Tokens generated");
         preemptions = counter("nuri.num.preemptions", "Sequences preempted when the KV cache ran out");
-        counter("nuri.prefix.cache.queries", "Prefix cache lookups, in tokens (no prefix cache yet: stays 0)");
-        counter("nuri.prefix.cache.hits", "Prefix cache hits, in tokens (no prefix cache yet: stays 0)");
+        prefixCacheQueries = counter("nuri.prefix.cache.queries", "Tokens looked up in the prefix cache at admission");
+        prefixCacheHits = counter("nuri.prefix.cache.hits", "Tokens whose KV blocks came from the prefix cache");
         counter("nuri.images", "Images received (no vision model yet: stays 0)");
         // Every labelled series exists from the start at 0, so rates and ratios have data before
         // the first failure.
@@ -172,5 +174,11 @@ public final class ModelMetrics implements EngineObserver {
     @Override
     public void onPreemption() {
         preemptions.increment();
+    }
+
+    @Override
+    public void onPrefixCacheLookup(int queriedTokens, int hitTokens) {
+        prefixCacheQueries.increment(queriedTokens);
+        prefixCacheHits.increment(hitTokens);
     }
 }

@@ -64,9 +64,14 @@ public final class LanguageModel implements AutoCloseable {
 
     /** A KV pool for this model. */
     public PagedKvCache newKvCache(int numBlocks, int blockSize) {
+        return newKvCache(numBlocks, blockSize, false);
+    }
+
+    /** A KV pool for this model, sharing full prompt blocks between sequences if {@code prefixCaching}. */
+    public PagedKvCache newKvCache(int numBlocks, int blockSize, boolean prefixCaching) {
         ModelConfig c = decoder.config();
         return new PagedKvCache(decoder.manager(), c.numLayers(), c.numKvHeads(), c.headDim(), numBlocks, blockSize,
-                decoder.dtype());
+                decoder.dtype(), prefixCaching);
     }
 
     /**

@@ -103,6 +103,78 @@ class EngineTest {
         assertEquals(5, maxStepTokens.get(), "no step went over its 5-token budget");
     }
 
+    /** Greedy tokens of each prompt, run one after another on an engine. */
+    static List<int[]> runInTurn(Engine engine, List<int[]> prompts, SamplingParams params) {
+        Generator generator = new Generator(engine);
+        return prompts.stream().map(p -> generator.generate(p, params, d -> { }).tokens()).toList();
+    }
+
+    @Test
+    void prefixCachingReusesSharedPromptBlocksWithoutChangingAnyToken() {
+        String system = "너는 대한민국 공공 서비스를 안내하는 도우미 누리야. 모르는 것은 모른다고 말하고, 담당 기관의 누리집이나 "
+                + "전화번호를 알려 줘. 개인정보는 묻지 마.";
+        List<int[]> prompts = new ArrayList<>();
+        for (String q : List.of("여권 재발급은 어디서 하나요?", "기상콜센터 번호는 무엇인가요?", "폐건전지는 어디에 버리나요?")) {
+            prompts.add(tokenizer.encode(tokenizer.chatTemplate().orElseThrow()
+                    .render(List.of(ChatMessage.system(system), ChatMessage.user(q)), true)));
+        }
+        prompts.add(prompts.get(0)); // the very same prompt again: all but its last block is cached
+        assertTrue(prompts.get(0).length > 48, "the shared system prompt spans several blocks: " + prompts.get(0).length);
+        SamplingParams greedy = SamplingParams.greedy(40);
+        List<int[]> plain;
+        try (Engine e = new Engine(model, tokenizer, new EngineConfig(8, 512, 64, 16, 16, 512, false), EngineObserver.NONE)) {
+            plain = runInTurn(e, prompts, greedy);
+        }
+        int[] lookups = new int[2];
+        EngineObserver counting = new EngineObserver() {
+            @Override
+            public void onPrefixCacheLookup(int queried, int hit) {
+                lookups[0] += queried;
+                lookups[1] += hit;
+            }
+        };
+        try (Engine e = new Engine(model, tokenizer, new EngineConfig(8, 512, 64, 16, 16, 512, true), counting)) {
+            List<int[]> cached = runInTurn(e, prompts, greedy);
+            for (int i = 0; i < prompts.size(); i++) {
+                assertArrayEquals(plain.get(i), cached.get(i), "prompt " + i);
+            }
+            // Together too: the same tokens whoever shares the blocks.
+            List<CompletableFuture<Generator.Result>> together = new ArrayList<>();
+            Generator g = new Generator(e);
+            for (int[] p : prompts) {
+                together.add(CompletableFuture.supplyAsync(() -> g.generate(p, greedy, d -> { })));
+            }
+            for (int i = 0; i < prompts.size(); i++) {
+                assertArrayEquals(plain.get(i), together.get(i).join().tokens(), "together, prompt " + i);
+            }
+            assertEquals(0.0, e.kvCacheUsage(), "cached blocks nobody holds are free again");
+        }
+        int sharedBlocks = (prompts.get(0).length - 1) / 16;
+        assertTrue(lookups[1] >= 3 * 16 * 2, "later prompts found the shared system prompt: " + lookups[1] + " hit tokens");
+        assertTrue(lookups[1] >= sharedBlocks * 16, "the repeated prompt reused its blocks");
+        assertTrue(lookups[1] < lookups[0], "never more hits than lookups");
+    }
+
+    @Test
+    void aPoolTooSmallToKeepTheCacheEvictsItAndStaysCorrect() {
+        List<int[]> prompts = new ArrayList<>();
+        for (String q : QUESTIONS) {
+            prompts.add(prompt(q));
+        }
+        SamplingParams longGreedy = new SamplingParams(0, 1, 0, 0, 1, 0, 0, null, 100, List.of(), List.of(), true);
+        List<int[]> plain;
+        try (Engine e = new Engine(model, tokenizer, new EngineConfig(1, 512, 64, 16, 16, 512, false), EngineObserver.NONE)) {
+            plain = runInTurn(e, prompts, longGreedy);
+        }
+        // 9 blocks: each 113-token run needs 8, so every new run evicts most of the last one's cache.
+        try (Engine e = new Engine(model, tokenizer, new EngineConfig(1, 512, 9, 16, 16, 140, true), EngineObserver.NONE)) {
+            List<int[]> cached = runInTurn(e, prompts, longGreedy);
+            for (int i = 0; i < prompts.size(); i++) {
+                assertArrayEquals(plain.get(i), cached.get(i), QUESTIONS[i]);
+            }
+        }
+    }
+
     @Test
     void theEngineRefusesWhatCannotFit() {
         assertThrows(IllegalArgumentException.class,

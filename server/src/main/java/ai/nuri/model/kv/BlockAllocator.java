@@ -1,50 +1,111 @@
 package ai.nuri.model.kv;
 
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+
 /**
- * The free list of a KV cache's blocks. Allocation and release are O(1) per block; no block's
- * contents are ever copied.
+ * The KV pool's blocks: a free list, reference counts, and the prefix cache (vLLM's automatic
+ * prefix caching). A full block whose contents are known is registered under the hash of its
+ * token prefix; sequences with the same prefix then share it instead of recomputing it. When
+ * the last holder releases a registered block it stays cached, evictable in least-recently-used
+ * order, and is reclaimed only when the free list is empty. Every operation is O(1) per block.
  */
 public final class BlockAllocator {
     private final int[] free;
-    private final boolean[] inUse;
     private int freeCount;
+    private final int[] references;
+    private final long[] hashOf;
+    private final boolean[] hashed;
+    private final Map<Long, Integer> cached = new HashMap<>();
+    /** Registered blocks nobody holds, oldest first. */
+    private final LinkedHashSet<Integer> evictable = new LinkedHashSet<>();
+    private final boolean prefixCaching;
 
-    public BlockAllocator(int numBlocks) {
+    public BlockAllocator(int numBlocks, boolean prefixCaching) {
         free = new int[numBlocks];
-        inUse = new boolean[numBlocks];
+        references = new int[numBlocks];
+        hashOf = new long[numBlocks];
+        hashed = new boolean[numBlocks];
         for (int i = 0; i < numBlocks; i++) {
             free[i] = numBlocks - 1 - i; // hand out block 0 first: easier to read in a debugger
         }
         freeCount = numBlocks;
+        this.prefixCaching = prefixCaching;
     }
 
-    /** A free block's id, or -1 if none is left. */
+    public BlockAllocator(int numBlocks) {
+        this(numBlocks, false);
+    }
+
+    public boolean prefixCaching() {
+        return prefixCaching;
+    }
+
+    /** A block for new contents, or -1 if none is left. Evicts the oldest unused cached block if needed. */
     public int allocate() {
-        if (freeCount == 0) {
+        int block;
+        if (freeCount > 0) {
+            block = free[--freeCount];
+        } else if (!evictable.isEmpty()) {
+            block = evictable.iterator().next();
+            evictable.remove(block);
+            cached.remove(hashOf[block]);
+            hashed[block] = false;
+        } else {
             return -1;
         }
-        int block = free[--freeCount];
-        inUse[block] = true;
+        references[block] = 1;
         return block;
     }
 
-    public void release(int block) {
-        if (!inUse[block]) {
-            throw new IllegalStateException("block " + block + " released twice");
+    /** The cached block holding the prefix with this hash, now also held by the caller; -1 if none. */
+    public int acquireCached(long prefixHash) {
+        Integer block = cached.get(prefixHash);
+        if (block == null) {
+            return -1;
         }
-        inUse[block] = false;
-        free[freeCount++] = block;
+        if (references[block] == 0) {
+            evictable.remove(block);
+        }
+        references[block]++;
+        return block;
     }
 
+    /** Records that {@code block} now holds the full block of tokens whose prefix hashes to {@code prefixHash}. */
+    public void register(int block, long prefixHash) {
+        if (!prefixCaching || hashed[block] || cached.containsKey(prefixHash)) {
+            return; // already registered, or another block already holds the same prefix
+        }
+        hashed[block] = true;
+        hashOf[block] = prefixHash;
+        cached.put(prefixHash, block);
+    }
+
+    public void release(int block) {
+        if (references[block] <= 0) {
+            throw new IllegalStateException("block " + block + " released twice");
+        }
+        if (--references[block] == 0) {
+            if (hashed[block]) {
+                evictable.add(block);
+            } else {
+                free[freeCount++] = block;
+            }
+        }
+    }
+
+    /** Blocks available for new contents: free ones and cached ones nobody holds. */
     public int freeBlocks() {
-        return freeCount;
+        return freeCount + evictable.size();
     }
 
     public int totalBlocks() {
         return free.length;
     }
 
+    /** Blocks held by sequences (cached blocks nobody holds do not count: they can be reclaimed). */
     public int usedBlocks() {
-        return free.length - freeCount;
+        return free.length - freeBlocks();
     }
 }

@@ -55,6 +55,19 @@ public final class BlockTable {
         return true;
     }
 
+    /** Appends a block already acquired from the pool (a shared, cached prefix block). */
+    public void appendShared(int block) {
+        if (count == blocks.length) {
+            blocks = Arrays.copyOf(blocks, blocks.length * 2);
+        }
+        blocks[count++] = block;
+    }
+
+    /** The pool id of the i-th block. */
+    public int block(int i) {
+        return blocks[i];
+    }
+
     /** Returns every block to the pool. */
     public void release(BlockAllocator allocator) {
         for (int i = 0; i < count; i++) {

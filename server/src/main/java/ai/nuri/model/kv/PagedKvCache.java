@@ -19,6 +19,11 @@ public final class PagedKvCache implements AutoCloseable {
 
     public PagedKvCache(NDManager parent, int layers, int kvHeads, int headDim, int numBlocks, int blockSize,
             DataType dtype) {
+        this(parent, layers, kvHeads, headDim, numBlocks, blockSize, dtype, false);
+    }
+
+    public PagedKvCache(NDManager parent, int layers, int kvHeads, int headDim, int numBlocks, int blockSize,
+            DataType dtype, boolean prefixCaching) {
         if (numBlocks <= 0 || blockSize <= 0) {
             throw new IllegalArgumentException("numBlocks and blockSize must be positive");
         }
@@ -31,7 +36,7 @@ public final class PagedKvCache implements AutoCloseable {
             keys[i] = manager.zeros(shape, dtype);
             values[i] = manager.zeros(shape, dtype);
         }
-        this.allocator = new BlockAllocator(numBlocks);
+        this.allocator = new BlockAllocator(numBlocks, prefixCaching);
     }
 
     public int blockSize() {

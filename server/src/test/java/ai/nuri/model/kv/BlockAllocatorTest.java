@@ -1,0 +1,67 @@
+package ai.nuri.model.kv;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import org.junit.jupiter.api.Test;
+
+class BlockAllocatorTest {
+    @Test
+    void allocatesUntilEmptyAndTakesBlocksBack() {
+        BlockAllocator a = new BlockAllocator(3);
+        int x = a.allocate();
+        int y = a.allocate();
+        int z = a.allocate();
+        assertEquals(-1, a.allocate());
+        assertEquals(3, a.usedBlocks());
+        a.release(y);
+        assertEquals(y, a.allocate(), "a released block is reused");
+        a.release(x);
+        a.release(y);
+        a.release(z);
+        assertEquals(0, a.usedBlocks());
+        assertThrows(IllegalStateException.class, () -> a.release(x));
+    }
+
+    @Test
+    void registeredBlocksAreSharedWithReferenceCounts() {
+        BlockAllocator a = new BlockAllocator(4, true);
+        int b = a.allocate();
+        a.register(b, 42L);
+        assertEquals(b, a.acquireCached(42L), "a second holder gets the same block");
+        assertEquals(-1, a.acquireCached(7L));
+        a.release(b);
+        assertEquals(1, a.usedBlocks(), "still held by the second holder");
+        a.release(b);
+        assertEquals(0, a.usedBlocks(), "unheld cached blocks count as free");
+        assertEquals(4, a.freeBlocks());
+        assertEquals(b, a.acquireCached(42L), "but keep their contents until evicted");
+        a.release(b);
+    }
+
+    @Test
+    void cachedBlocksAreEvictedOldestFirstOnlyWhenTheFreeListIsEmpty() {
+        BlockAllocator a = new BlockAllocator(3, true);
+        int first = a.allocate();
+        int second = a.allocate();
+        a.register(first, 1L);
+        a.register(second, 2L);
+        a.release(first);  // cached, unheld, oldest
+        a.release(second); // cached, unheld
+        int fresh = a.allocate();
+        assertNotEquals(first, fresh, "the never-used block goes first");
+        assertNotEquals(second, fresh);
+        assertEquals(first, a.allocate(), "then the least recently released cached block");
+        assertEquals(-1, a.acquireCached(1L), "whose prefix is forgotten");
+        assertEquals(second, a.acquireCached(2L), "the younger one is still cached");
+    }
+
+    @Test
+    void withoutPrefixCachingNothingIsRegistered() {
+        BlockAllocator a = new BlockAllocator(2, false);
+        int b = a.allocate();
+        a.register(b, 9L);
+        assertEquals(-1, a.acquireCached(9L));
+    }
+}
