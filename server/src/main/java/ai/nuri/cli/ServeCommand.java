@@ -97,6 +97,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Seconds in-flight requests get to finish after SIGTERM; NURI_DRAIN_TIMEOUT (default: ${DEFAULT-VALUE}).")
     int drainTimeoutSeconds;
 
+    @Option(names = "--management-port", defaultValue = "${env:NURI_MANAGEMENT_PORT:--1}",
+            description = "Serve /health, /ready and /metrics on this port instead of the main one; -1 keeps them there; NURI_MANAGEMENT_PORT (default: ${DEFAULT-VALUE}).")
+    int managementPort;
+
     @Option(names = "--request-timeout", defaultValue = "${env:NURI_REQUEST_TIMEOUT:-0}",
             description = "Seconds a generation may take before it is cancelled with 504; 0 is no limit; NURI_REQUEST_TIMEOUT (default: ${DEFAULT-VALUE}).")
     double requestTimeoutSeconds;
@@ -113,10 +117,13 @@ public final class ServeCommand implements Callable<Integer> {
         }
         ServerConfig config = new ServerConfig(host, port, apiKeys(), maxBodyBytes, rateLimitRpm,
                 corsOrigins.stream().filter(s -> !s.isBlank()).toList(), Duration.ofSeconds(drainTimeoutSeconds),
-                Duration.ofMillis((long) (requestTimeoutSeconds * 1000)));
+                Duration.ofMillis((long) (requestTimeoutSeconds * 1000)), managementPort);
         NuriServer server = new NuriServer(config, new ModelRegistry(served), metrics);
         int bound = server.start().await();
         System.out.printf("Nuri serving %s on http://%s:%d%n", served.stream().map(ServedModel::id).toList(), host, bound);
+        if (server.managementPort() >= 0) {
+            System.out.printf("Management endpoints (/health, /ready, /metrics) on http://%s:%d%n", host, server.managementPort());
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Runnable shutdown = () -> {
             server.drain();

@@ -45,6 +45,7 @@ public final class NuriServer implements AutoCloseable {
     private final RateLimiter rateLimiter;
     private final List<byte[]> keyDigests = new ArrayList<>();
     private HttpServer server;
+    private HttpServer managementServer;
     private volatile boolean ready;
     private volatile boolean draining;
     private final java.util.concurrent.atomic.AtomicInteger activeRequests = new java.util.concurrent.atomic.AtomicInteger();
@@ -63,13 +64,42 @@ public final class NuriServer implements AutoCloseable {
 
     /** Starts listening; completes with the bound port (useful with port 0). */
     public Future<Integer> start() {
-        Router router = router();
-        return vertx.createHttpServer().requestHandler(router).listen(config.port(), config.host()).map(s -> {
+        Future<Void> management = Future.succeededFuture();
+        if (config.separateManagementPort()) {
+            Router router = Router.router(vertx);
+            managementRoutes(router);
+            notFoundAsOpenAiError(router);
+            management = vertx.createHttpServer().requestHandler(router)
+                    .listen(config.managementPort(), config.host()).map(s -> {
+                        managementServer = s;
+                        LOG.info("management endpoints on {}:{}", config.host(), s.actualPort());
+                        return null;
+                    });
+        }
+        return management.compose(v -> vertx.createHttpServer().requestHandler(router())
+                .listen(config.port(), config.host())).map(s -> {
             server = s;
             ready = true;
             LOG.info("listening on {}:{}", config.host(), s.actualPort());
             return s.actualPort();
         });
+    }
+
+    /** The management port, once started with one; -1 when /health, /ready and /metrics share the main port. */
+    public int managementPort() {
+        return managementServer == null ? -1 : managementServer.actualPort();
+    }
+
+    private void managementRoutes(Router router) {
+        router.get("/health").handler(this::health);
+        router.get("/ready").handler(this::ready);
+        router.get("/metrics").handler(ctx -> ctx.response()
+                .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(metrics.scrape()));
+    }
+
+    private void notFoundAsOpenAiError(Router router) {
+        router.errorHandler(404, ctx -> send(ctx, new ApiException(404, "invalid_request_error",
+                "Not found: " + ctx.request().method() + " " + ctx.request().path(), null, "not_found", null)));
     }
 
     private Router router() {
@@ -90,10 +120,9 @@ public final class NuriServer implements AutoCloseable {
                 }
             });
         }
-        router.get("/health").handler(this::health);
-        router.get("/ready").handler(this::ready);
-        router.get("/metrics").handler(ctx -> ctx.response()
-                .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(metrics.scrape()));
+        if (!config.separateManagementPort()) {
+            managementRoutes(router);
+        }
         router.route("/v1/*").handler(this::authorize);
         router.route().handler(BodyHandler.create(false).setBodyLimit(config.bodyLimitBytes()));
         router.post("/v1/chat/completions").handler(ctx -> generate(ctx, RequestParser::chat, ResponseShape.CHAT));
@@ -103,8 +132,7 @@ public final class NuriServer implements AutoCloseable {
         router.post("/detokenize").handler(ctx -> blocking(ctx, body -> Tokenize.detokenize(body, models)));
         // The web chat page: static files from the jar, no CDN (index.html at /).
         router.getWithRegex("^/(?!v1/)[^/]*$").handler(StaticHandler.create("web").setCachingEnabled(false));
-        router.errorHandler(404, ctx -> send(ctx, new ApiException(404, "invalid_request_error",
-                "Not found: " + ctx.request().method() + " " + ctx.request().path(), null, "not_found", null)));
+        notFoundAsOpenAiError(router);
         router.errorHandler(405, ctx -> send(ctx, new ApiException(405, "invalid_request_error",
                 "Method not allowed: " + ctx.request().method() + " " + ctx.request().path(), null, "method_not_allowed", null)));
         router.errorHandler(413, ctx -> send(ctx, new ApiException(413, "invalid_request_error",
@@ -293,6 +321,9 @@ public final class NuriServer implements AutoCloseable {
         }
         if (server != null) {
             server.close().await();
+        }
+        if (managementServer != null) {
+            managementServer.close().await();
         }
     }
 

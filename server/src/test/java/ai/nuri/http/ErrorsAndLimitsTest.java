@@ -124,6 +124,25 @@ class ErrorsAndLimitsTest {
     }
 
     @Test
+    void aManagementPortTakesHealthReadyAndMetricsOffTheApiPort() throws Exception {
+        ServerConfig config = new ServerConfig("127.0.0.1", 0, List.of("sk-1"), 1 << 20, 0, List.of(),
+                java.time.Duration.ofSeconds(5), java.time.Duration.ZERO, 0);
+        try (TestServer s = new TestServer(new ai.nuri.engine.EngineConfig(8, 512, 256, 16, 16, 512), config)) {
+            int management = s.server.managementPort();
+            assertTrue(management > 0 && management != s.port);
+            for (String path : List.of("/health", "/ready", "/metrics")) {
+                HttpResponse<String> r = s.http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + management + path))
+                        .build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r.statusCode(), path + " on the management port, without a key");
+                assertEquals(404, s.get(path).statusCode(), path + " is not on the API port");
+            }
+            HttpResponse<String> api = s.http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + management + "/v1/models"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(404, api.statusCode(), "the API is not on the management port");
+        }
+    }
+
+    @Test
     void promtoolFindsNoProblemInTheExpositionAfterTraffic() throws Exception {
         Path promtool = Path.of("/usr/bin/promtool");
         assertTrue(Files.isExecutable(promtool), "promtool (Debian package prometheus) is installed by .ci/run");
