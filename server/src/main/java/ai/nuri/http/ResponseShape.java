@@ -69,30 +69,53 @@ enum ResponseShape {
             ArrayNode tokenLogprobs = node.putArray("token_logprobs");
             ArrayNode top = node.putArray("top_logprobs");
             ArrayNode offsets = node.putArray("text_offset");
-            int offset = textOffset;
+            java.io.ByteArrayOutputStream seen = new java.io.ByteArrayOutputStream();
             for (TokenLogprob lp : lps) {
-                String t = tokenizer.decode(new int[] {lp.token()}, false);
-                tokens.add(t);
+                byte[] raw = tokenizer.tokenBytes(lp.token());
+                tokens.add(tokenText(raw));
                 tokenLogprobs.add(lp.logprob());
                 ObjectNode alternatives = top.addObject();
                 for (TokenLogprob.Candidate c : lp.top()) {
-                    alternatives.put(tokenizer.decode(new int[] {c.token()}, false), c.logprob());
+                    alternatives.put(tokenText(tokenizer.tokenBytes(c.token())), c.logprob());
                 }
-                offsets.add(offset);
-                offset += t.length();
+                offsets.add(textOffset + completeChars(seen.toByteArray()));
+                seen.writeBytes(raw);
             }
         }
         return node;
     }
 
     private static ObjectNode tokenEntry(ObjectNode entry, int token, float logprob, Tokenizer tokenizer) {
-        String t = tokenizer.decode(new int[] {token}, false);
-        entry.put("token", t);
+        byte[] raw = tokenizer.tokenBytes(token);
+        entry.put("token", tokenText(raw));
         entry.put("logprob", logprob);
         ArrayNode bytes = entry.putArray("bytes");
-        for (byte b : t.getBytes(StandardCharsets.UTF_8)) {
+        for (byte b : raw) {
             bytes.add(b & 0xFF);
         }
         return entry;
+    }
+
+    /** A token's text; a token that is only part of a character is written "bytes:\\xNN...", as OpenAI does. */
+    static String tokenText(byte[] raw) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(raw)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            StringBuilder sb = new StringBuilder("bytes:");
+            for (byte b : raw) {
+                sb.append(String.format("\\x%02x", b & 0xFF));
+            }
+            return sb.toString();
+        }
+    }
+
+    /** Characters in the complete UTF-8 prefix of these bytes (an unfinished last character does not count). */
+    static int completeChars(byte[] bytes) {
+        String text = new String(bytes, StandardCharsets.UTF_8);
+        int end = text.length();
+        while (end > 0 && text.charAt(end - 1) == '\uFFFD') {
+            end--;
+        }
+        return end;
     }
 }

@@ -17,6 +17,7 @@ public final class ByteLevel {
             "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+");
 
     private static final char[] BYTE_TO_CHAR = new char[256];
+    private static final int[] CHAR_TO_BYTE = new int[512];
 
     static {
         // Printable bytes map to themselves; the rest to 256 + n, in byte order (GPT-2's bytes_to_unicode).
@@ -24,6 +25,10 @@ public final class ByteLevel {
         for (int b = 0; b < 256; b++) {
             boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
             BYTE_TO_CHAR[b] = printable ? (char) b : (char) (256 + n++);
+        }
+        java.util.Arrays.fill(CHAR_TO_BYTE, -1);
+        for (int b = 0; b < 256; b++) {
+            CHAR_TO_BYTE[BYTE_TO_CHAR[b]] = b;
         }
     }
 
@@ -41,6 +46,19 @@ public final class ByteLevel {
             pieces.add(toByteChars(m.group()));
         }
         return pieces;
+    }
+
+    /** The raw bytes a byte-level token string stands for; null if it holds a character outside the alphabet. */
+    public static byte[] fromByteChars(String token) {
+        byte[] out = new byte[token.length()];
+        for (int i = 0; i < token.length(); i++) {
+            char c = token.charAt(i);
+            if (c >= CHAR_TO_BYTE.length || CHAR_TO_BYTE[c] < 0) {
+                return null;
+            }
+            out[i] = (byte) CHAR_TO_BYTE[c];
+        }
+        return out;
     }
 
     public static String toByteChars(String text) {

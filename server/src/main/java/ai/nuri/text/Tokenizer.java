@@ -23,9 +23,13 @@ public final class Tokenizer implements AutoCloseable {
     private final String bosToken;
     private final String eosToken;
     private final ChatTemplate chatTemplate;
+    private final String[] tokenText;
+    private final boolean byteLevel;
 
     private Tokenizer(HuggingFaceTokenizer tokenizer, Map<String, Integer> addedTokens, String bosToken,
-            String eosToken, ChatTemplate chatTemplate) {
+            String eosToken, ChatTemplate chatTemplate, String[] tokenText, boolean byteLevel) {
+        this.tokenText = tokenText;
+        this.byteLevel = byteLevel;
         this.tokenizer = tokenizer;
         this.addedTokens = addedTokens;
         this.bosToken = bosToken;
@@ -39,10 +43,14 @@ public final class Tokenizer implements AutoCloseable {
             throw new IOException(file + ": missing (a model folder needs tokenizer.json)");
         }
         ObjectMapper json = new ObjectMapper();
+        JsonNode spec = json.readTree(file.toFile());
         Map<String, Integer> added = new HashMap<>();
-        for (JsonNode t : json.readTree(file.toFile()).path("added_tokens")) {
+        for (JsonNode t : spec.path("added_tokens")) {
             added.put(t.path("content").asText(), t.path("id").asInt());
         }
+        String[] tokenText = tokenTable(spec.path("model").path("vocab"), added);
+        boolean byteLevel = spec.path("decoder").path("type").asText().equals("ByteLevel")
+                || spec.path("pre_tokenizer").path("type").asText().equals("ByteLevel");
         String bos = null;
         String eos = null;
         String template = null;
@@ -69,7 +77,52 @@ public final class Tokenizer implements AutoCloseable {
                 .optTruncation(false)
                 .optPadding(false)
                 .build();
-        return new Tokenizer(hf, added, bos, eos, template == null ? null : new ChatTemplate(template, bos, eos));
+        return new Tokenizer(hf, added, bos, eos, template == null ? null : new ChatTemplate(template, bos, eos),
+                tokenText, byteLevel);
+    }
+
+    /** id to token string, from the BPE/Unigram vocab and the added tokens. */
+    private static String[] tokenTable(JsonNode vocab, Map<String, Integer> added) {
+        int max = added.values().stream().mapToInt(Integer::intValue).max().orElse(-1);
+        Map<Integer, String> byId = new HashMap<>();
+        if (vocab.isObject()) { // BPE, WordPiece: {"token": id}
+            vocab.fields().forEachRemaining(e -> byId.put(e.getValue().asInt(), e.getKey()));
+        } else if (vocab.isArray()) { // Unigram: [["token", score], ...]
+            for (int i = 0; i < vocab.size(); i++) {
+                byId.put(i, vocab.get(i).get(0).asText());
+            }
+        }
+        added.forEach((text, id) -> byId.put(id, text));
+        for (int id : byId.keySet()) {
+            max = Math.max(max, id);
+        }
+        String[] table = new String[max + 1];
+        byId.forEach((id, text) -> table[id] = text);
+        return table;
+    }
+
+    /**
+     * The raw bytes of one token, as OpenAI's logprobs report them: a byte-level BPE token (or a
+     * SentencePiece byte-fallback token like {@code <0xEB>}) may be part of a character.
+     */
+    public byte[] tokenBytes(int id) {
+        String text = id >= 0 && id < tokenText.length ? tokenText[id] : null;
+        if (text == null) {
+            return new byte[0];
+        }
+        if (addedTokens.containsKey(text)) {
+            return text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        }
+        if (byteLevel) {
+            byte[] raw = ByteLevel.fromByteChars(text);
+            if (raw != null) {
+                return raw;
+            }
+        }
+        if (text.length() == 6 && text.startsWith("<0x") && text.endsWith(">")) {
+            return new byte[] {(byte) Integer.parseInt(text.substring(3, 5), 16)};
+        }
+        return text.replace('\u2581', ' ').getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private static String tokenText(JsonNode node) {

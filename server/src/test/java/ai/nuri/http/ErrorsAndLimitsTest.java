@@ -124,6 +124,27 @@ class ErrorsAndLimitsTest {
     }
 
     @Test
+    void logprobBytesRebuildTheAnswerAndTokensSplittingACharacterAreMarked() throws Exception {
+        assertEquals("bytes:\\xeb\\xb7", ResponseShape.tokenText(new byte[] {(byte) 0xEB, (byte) 0xB7}));
+        assertEquals("뷁", ResponseShape.tokenText("뷁".getBytes(StandardCharsets.UTF_8)));
+        assertEquals(2, ResponseShape.completeChars("가나".getBytes(StandardCharsets.UTF_8)));
+        assertEquals(1, ResponseShape.completeChars(new byte[] {(byte) 0xEA, (byte) 0xB0, (byte) 0x80, (byte) 0xEB}));
+        try (TestServer s = new TestServer()) {
+            JsonNode r = JSON.readTree(s.post("/v1/chat/completions", TestServer.chatBody("여권 재발급은 어디서 하나요?",
+                    "\"temperature\":0,\"logprobs\":true,\"top_logprobs\":2")).body());
+            String content = r.at("/choices/0/message/content").asText();
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            for (JsonNode entry : r.at("/choices/0/logprobs/content")) {
+                entry.get("bytes").forEach(b -> bytes.write(b.asInt()));
+                assertEquals(2, entry.get("top_logprobs").size());
+                assertTrue(entry.get("logprob").asDouble() <= 0);
+            }
+            assertEquals(content, bytes.toString(StandardCharsets.UTF_8).replace("<|im_end|>", ""),
+                    "the bytes of every token, the end token's aside, are the answer");
+        }
+    }
+
+    @Test
     void aManagementPortTakesHealthReadyAndMetricsOffTheApiPort() throws Exception {
         ServerConfig config = new ServerConfig("127.0.0.1", 0, List.of("sk-1"), 1 << 20, 0, List.of(),
                 java.time.Duration.ofSeconds(5), java.time.Duration.ZERO, 0);

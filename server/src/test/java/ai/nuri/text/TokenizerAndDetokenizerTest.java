@@ -114,6 +114,23 @@ class TokenizerAndDetokenizerTest {
     }
 
     @Test
+    void tokenBytesConcatenateToTheTextEvenWhenATokenSplitsACharacter() {
+        boolean split = false;
+        for (String s : SAMPLES) {
+            java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+            for (int id : tokenizer.encode(s)) {
+                byte[] raw = tokenizer.tokenBytes(id);
+                split |= new String(raw, java.nio.charset.StandardCharsets.UTF_8).contains("\uFFFD");
+                all.writeBytes(raw);
+            }
+            assertArrayEquals(s.getBytes(java.nio.charset.StandardCharsets.UTF_8), all.toByteArray(), s);
+        }
+        assertTrue(split, "some token held only part of a character");
+        assertArrayEquals("<|im_end|>".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                tokenizer.tokenBytes(tokenizer.specialTokenId("<|im_end|>").getAsInt()));
+    }
+
+    @Test
     void byteLevelPreTokenizationMatchesTheTokenizerItFeeds() {
         // Every pre-token of the trainer's splitter encodes to byte-level characters the vocab covers.
         List<String> pieces = ByteLevel.preTokenize("안녕 하세요, world!");
