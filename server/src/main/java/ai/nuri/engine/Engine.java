@@ -139,14 +139,23 @@ public final class Engine implements AutoCloseable {
             }
         }
         for (Sequence s : cancelled) {
-            if (!s.admitted) {
-                queued.decrementAndGet();
-            }
-            scheduler.remove(s);
-            inFlight.decrementAndGet();
-            observer.onAborted("cancelled");
-            s.request.listener().onAbort("cancelled");
+            abort(s, "cancelled");
         }
+    }
+
+    /** Takes a sequence out of the engine: its blocks return to the pool, the counts drop. */
+    private void retire(Sequence s) {
+        if (!s.admitted) {
+            queued.decrementAndGet();
+        }
+        scheduler.remove(s);
+        inFlight.decrementAndGet();
+    }
+
+    private void abort(Sequence s, String reason) {
+        retire(s);
+        observer.onAborted(reason);
+        s.request.listener().onAbort(reason);
     }
 
     private void step() {
@@ -217,8 +226,7 @@ public final class Engine implements AutoCloseable {
         List<TokenLogprob> lps = raw == null ? List.of() : List.of(Logprobs.of(raw, token, s.request.logprobs()));
         s.request.listener().onDelta(text, new int[] {token}, lps);
         if (finish != null) {
-            scheduler.remove(s);
-            inFlight.decrementAndGet();
+            retire(s);
             s.request.listener().onFinish(finish, s.promptLength(), s.outputLength());
             observer.onFinished(finish, s.promptLength(), s.outputLength(), (now - s.arrivalNanos) / 1e9,
                     (now - s.firstTokenNanos) / 1e9);
@@ -233,12 +241,8 @@ public final class Engine implements AutoCloseable {
             all.add(s);
         }
         for (Sequence seq : all) {
-            scheduler.remove(seq);
-            inFlight.decrementAndGet();
-            observer.onAborted(reason);
-            seq.request.listener().onAbort(reason);
+            abort(seq, reason);
         }
-        queued.set(0);
     }
 
     /** Stops taking requests; those already queued or running still finish. */
