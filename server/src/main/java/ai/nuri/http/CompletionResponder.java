@@ -39,7 +39,6 @@ final class CompletionResponder {
         final List<Integer> tokens = new ArrayList<>();
         final List<TokenLogprob> logprobs = new ArrayList<>();
         FinishReason finish;
-        int completionTokens;
     }
 
     private final java.time.Duration timeout;
@@ -107,7 +106,7 @@ final class CompletionResponder {
 
             @Override
             public void onFinish(FinishReason reason, int promptTokens, int completionTokens) {
-                context.runOnContext(v -> finish(index, reason, completionTokens));
+                context.runOnContext(v -> finish(index, reason));
             }
 
             @Override
@@ -123,26 +122,23 @@ final class CompletionResponder {
         }
         Choice c = choices[index];
         int offset = c.text.length();
+        int firstNew = c.tokens.size();
         c.text.append(text);
         for (int t : tokens) {
             c.tokens.add(t);
         }
         c.logprobs.addAll(logprobs);
         if (request.stream() && (!text.isEmpty() || !logprobs.isEmpty())) {
-            List<Integer> ids = new ArrayList<>();
-            for (int t : tokens) {
-                ids.add(t);
-            }
-            writeChunk(index, text, false, null, request.logprobs() >= 0 ? logprobs : null, ids, offset);
+            writeChunk(index, text, false, null, request.logprobs() >= 0 ? logprobs : null,
+                    c.tokens.subList(firstNew, c.tokens.size()), offset);
         }
     }
 
-    private void finish(int index, FinishReason reason, int completionTokens) {
+    private void finish(int index, FinishReason reason) {
         if (done) {
             return;
         }
         choices[index].finish = reason;
-        choices[index].completionTokens = completionTokens;
         if (request.stream()) {
             writeChunk(index, "", false, reason, null, List.of());
         }
@@ -262,7 +258,7 @@ final class CompletionResponder {
     private ObjectNode usage() {
         int completion = 0;
         for (Choice c : choices) {
-            completion += c.completionTokens;
+            completion += c.tokens.size(); // one token arrives with each delta, the stop token included
         }
         ObjectNode u = ResponseShape.JSON.createObjectNode();
         u.put("prompt_tokens", request.prompt().length);
