@@ -31,9 +31,9 @@ public final class DecodeBenchmark {
                 Engine engine = new Engine(model, tokenizer,
                         EngineConfig.singleStream(model.config().maxPositionEmbeddings()), EngineObserver.NONE)) {
             Generator generator = new Generator(engine);
-            String text = tokenizer.chatTemplate().map(t -> t.render(List.of(ChatMessage.user("여권 재발급은 어디서 하나요?")), true))
-                    .orElse("여권 재발급은 어디서 하나요?");
-            int[] prompt = tokenizer.encode(text);
+            String question = "여권 재발급은 어디서 하나요?";
+            int[] prompt = tokenizer.chatTemplate().isPresent() ? tokenizer.encodeChat(List.of(ChatMessage.user(question)))
+                    : tokenizer.encode(question);
             SamplingParams params = new SamplingParams(0, 1, 0, 0, 1, 0, 0, null, tokens, List.of(), List.of(), true);
             SamplingParams firstOnly = new SamplingParams(0, 1, 0, 0, 1, 0, 0, null, 1, List.of(), List.of(), true);
             generator.generate(prompt, params, d -> { }); // warm-up

@@ -40,9 +40,8 @@ public final class PrefixCacheBenchmark {
                     int promptTokens = 0;
                     double total = 0;
                     for (int i = -1; i < requests; i++) { // i = -1 warms up (and, with caching, fills the cache)
-                        String text = tokenizer.chatTemplate().orElseThrow().render(List.of(ChatMessage.system(system),
-                                ChatMessage.user(QUESTIONS[Math.floorMod(i, QUESTIONS.length)])), true);
-                        int[] prompt = tokenizer.encode(text);
+                        int[] prompt = tokenizer.encodeChat(List.of(ChatMessage.system(system),
+                                ChatMessage.user(QUESTIONS[Math.floorMod(i, QUESTIONS.length)])));
                         promptTokens = prompt.length;
                         long t0 = System.nanoTime();
                         generator.generate(prompt, firstToken, d -> { });

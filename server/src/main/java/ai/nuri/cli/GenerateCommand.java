@@ -77,7 +77,7 @@ final class GenerateCommand implements Callable<Integer> {
                 Tokenizer tokenizer = Tokenizer.load(folder)) {
             try (Engine engine = new Engine(lm, tokenizer, EngineConfig.singleStream(lm.config().maxPositionEmbeddings()),
                     EngineObserver.NONE)) {
-                int[] ids = tokenizer.encode(promptText(tokenizer));
+                int[] ids = promptTokens(tokenizer);
                 GenerationConfig gc = lm.generationConfig();
                 double t = temperature != null ? temperature
                         : Boolean.TRUE.equals(gc.doSample()) && gc.temperature() != null ? gc.temperature() : 0.0;
@@ -104,15 +104,15 @@ final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
-    private String promptText(Tokenizer tokenizer) {
+    private int[] promptTokens(Tokenizer tokenizer) {
         if (raw || tokenizer.chatTemplate().isEmpty()) {
-            return prompt;
+            return tokenizer.encode(prompt);
         }
         List<ChatMessage> messages = new ArrayList<>();
         if (system != null) {
             messages.add(ChatMessage.system(system));
         }
         messages.add(ChatMessage.user(prompt));
-        return tokenizer.chatTemplate().get().render(messages, true);
+        return tokenizer.encodeChat(messages);
     }
 }

@@ -84,7 +84,7 @@ final class TrainCommand implements Callable<Integer> {
             int maxLength = 0;
             long answerTokens = 0;
             for (Pair p : pairs) {
-                int[] prompt = tokenizer.encode(promptText(tokenizer, p.question()));
+                int[] prompt = prompt(tokenizer, p.question());
                 int[] answer = tokenizer.encode(p.answer());
                 int[] tokens = new int[prompt.length + answer.length + 1];
                 System.arraycopy(prompt, 0, tokens, 0, prompt.length);
@@ -162,7 +162,7 @@ final class TrainCommand implements Callable<Integer> {
             Generator generator = new Generator(engine);
             for (Pair p : pairs) {
                 long t0 = System.nanoTime();
-                Generator.Result r = generator.generate(tokenizer.encode(promptText(tokenizer, p.question())),
+                Generator.Result r = generator.generate(prompt(tokenizer, p.question()),
                         SamplingParams.greedy(128), d -> { });
                 nanos += System.nanoTime() - t0;
                 tokens += r.tokens().length;
@@ -176,8 +176,8 @@ final class TrainCommand implements Callable<Integer> {
         return new Evaluation(exact, misses, tokens / (nanos / 1e9));
     }
 
-    static String promptText(Tokenizer tokenizer, String question) {
-        return tokenizer.chatTemplate().orElseThrow().render(List.of(ChatMessage.user(question)), true);
+    static int[] prompt(Tokenizer tokenizer, String question) {
+        return tokenizer.encodeChat(List.of(ChatMessage.user(question)));
     }
 
     static List<Pair> readCorpus(Path file) throws IOException {

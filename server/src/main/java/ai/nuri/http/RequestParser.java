@@ -34,15 +34,15 @@ final class RequestParser {
         rejectUnknown(body, CHAT_ONLY);
         ServedModel model = models.resolve(text(body, "model"));
         List<ChatMessage> messages = messages(body.get("messages"));
-        ChatTemplate template = model.tokenizer().chatTemplate()
-                .orElseThrow(() -> ApiException.badRequest("model '" + model.id() + "' has no chat template; use /v1/completions", "messages"));
-        String rendered;
+        if (model.tokenizer().chatTemplate().isEmpty()) {
+            throw ApiException.badRequest("model '" + model.id() + "' has no chat template; use /v1/completions", "messages");
+        }
+        int[] prompt;
         try {
-            rendered = template.render(messages, true);
+            prompt = model.tokenizer().encodeChat(messages);
         } catch (ChatTemplate.TemplateException e) {
             throw ApiException.badRequest(e.getMessage(), "messages");
         }
-        int[] prompt = model.tokenizer().encode(rendered);
         int logprobs = -1;
         if (bool(body, "logprobs", false)) {
             logprobs = intIn(body, "top_logprobs", 0, 0, MAX_TOP_LOGPROBS);

@@ -142,6 +142,18 @@ public final class Tokenizer implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The prompt of a conversation: rendered with the chat template, ending where the
+     * assistant's reply begins, and encoded.
+     *
+     * @throws IllegalStateException if this tokenizer has no chat template
+     * @throws ChatTemplate.TemplateException if the template refuses the messages
+     */
+    public int[] encodeChat(java.util.List<ChatMessage> messages) {
+        ChatTemplate template = chatTemplate().orElseThrow(() -> new IllegalStateException("this model has no chat template"));
+        return encode(template.render(messages, true));
+    }
+
     public String decode(int[] ids, boolean skipSpecialTokens) {
         return decode(ids, 0, ids.length, skipSpecialTokens);
     }

@@ -58,7 +58,7 @@ class DemoModelTest {
     }
 
     static int[] prompt(String question) {
-        return tokenizer.encode(tokenizer.chatTemplate().orElseThrow().render(List.of(ChatMessage.user(question)), true));
+        return tokenizer.encodeChat(List.of(ChatMessage.user(question)));
     }
 
     @Test

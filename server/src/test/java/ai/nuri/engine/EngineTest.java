@@ -36,7 +36,7 @@ class EngineTest {
     }
 
     static int[] prompt(String q) {
-        return tokenizer.encode(tokenizer.chatTemplate().orElseThrow().render(List.of(ChatMessage.user(q)), true));
+        return tokenizer.encodeChat(List.of(ChatMessage.user(q)));
     }
 
     static final String[] QUESTIONS = {"안녕하세요.", "여권을 잃어버렸어요.", "화재가 나면 어떻게 신고하나요?", "폐건전지는 어디에 버리나요?"};
@@ -115,8 +115,7 @@ class EngineTest {
                 + "전화번호를 알려 줘. 개인정보는 묻지 마.";
         List<int[]> prompts = new ArrayList<>();
         for (String q : List.of("여권 재발급은 어디서 하나요?", "기상콜센터 번호는 무엇인가요?", "폐건전지는 어디에 버리나요?")) {
-            prompts.add(tokenizer.encode(tokenizer.chatTemplate().orElseThrow()
-                    .render(List.of(ChatMessage.system(system), ChatMessage.user(q)), true)));
+            prompts.add(tokenizer.encodeChat(List.of(ChatMessage.system(system), ChatMessage.user(q))));
         }
         prompts.add(prompts.get(0)); // the very same prompt again: all but its last block is cached
         assertTrue(prompts.get(0).length > 48, "the shared system prompt spans several blocks: " + prompts.get(0).length);
