@@ -10,7 +10,6 @@ import ai.nuri.http.ServerConfig;
 import ai.nuri.metrics.ModelMetrics;
 import ai.nuri.metrics.NuriMetrics;
 import ai.nuri.model.LanguageModel;
-import ai.nuri.model.kv.PagedKvCache;
 import ai.nuri.text.Tokenizer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -61,6 +60,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "KV cache budget per model in MiB; NURI_KV_CACHE_MEMORY_MB (default: ${DEFAULT-VALUE}). "
                     + "Never less than one full-length sequence, never more than max-num-seqs of them.")
     long kvCacheMemoryMb;
+
+    @Option(names = "--state-cache-memory-mb", defaultValue = "${env:NURI_STATE_CACHE_MEMORY_MB:-512}",
+            description = "Recurrent-state budget per hybrid (Mamba) model in MiB: each running sequence holds a fixed-size state "
+                    + "whatever its length; at most max-num-seqs of them; NURI_STATE_CACHE_MEMORY_MB (default: ${DEFAULT-VALUE}).")
+    long stateCacheMemoryMb;
 
     @Option(names = "--prefix-caching", negatable = true, defaultValue = "${env:NURI_PREFIX_CACHING:-true}", fallbackValue = "true",
             description = "Share the KV blocks of identical prompt prefixes between requests (--no-prefix-caching turns it off); NURI_PREFIX_CACHING (default: ${DEFAULT-VALUE}).")
@@ -156,17 +160,33 @@ public final class ServeCommand implements Callable<Integer> {
         var c = model.config();
         int contextLength = maxModelLen > 0 ? Math.min(maxModelLen, c.maxPositionEmbeddings()) : c.maxPositionEmbeddings();
         int blocksPerSequence = (contextLength + blockSize - 1) / blockSize;
-        long bytesPerBlock = PagedKvCache.bytesPerBlock(c.numLayers(), c.numKvHeads(), c.headDim(), blockSize, type);
-        long affordable = kvCacheMemoryMb * 1024 * 1024 / bytesPerBlock;
+        long bytesPerBlock = model.kvBytesPerToken() * blockSize;
+        long affordable = bytesPerBlock == 0 ? Long.MAX_VALUE : kvCacheMemoryMb * 1024 * 1024 / bytesPerBlock;
         int blocks = (int) Math.max(blocksPerSequence, Math.min((long) maxNumSeqs * blocksPerSequence, affordable));
+        int stateSlots = maxNumSeqs;
+        if (model.hasRecurrentState()) {
+            long perSequence = model.stateBytesPerSequence();
+            stateSlots = (int) Math.min(maxNumSeqs, stateCacheMemoryMb * 1024 * 1024 / perSequence);
+            if (stateSlots < 1) {
+                throw new IllegalArgumentException("--state-cache-memory-mb " + stateCacheMemoryMb + " is too small for "
+                        + model.id() + ": one sequence's recurrent state takes " + (perSequence + (1 << 20) - 1 >> 20) + " MiB");
+            }
+        }
         EngineConfig engineConfig = new EngineConfig(maxNumSeqs, maxNumBatchedTokens, blocks, blockSize, maxWaiting,
-                contextLength, prefixCaching);
+                contextLength, prefixCaching, stateSlots);
         Engine[] engine = new Engine[1];
         ModelMetrics modelMetrics = metrics.forModel(model.id(), () -> engine[0] == null ? 0 : engine[0].runningCount(),
-                () -> engine[0] == null ? 0 : engine[0].waitingCount(), () -> engine[0] == null ? 0 : engine[0].kvCacheUsage());
+                () -> engine[0] == null ? 0 : engine[0].waitingCount(), () -> engine[0] == null ? 0 : engine[0].kvCacheUsage(),
+                () -> engine[0] == null ? 0 : engine[0].stateUsage());
         engine[0] = new Engine(model, tokenizer, engineConfig, modelMetrics);
-        System.out.printf("%s: %,d parameters, %s, context %d, KV cache %d blocks of %d (%d MiB)%n", model.id(),
-                model.decoder().parameterCount(), dtype, contextLength, blocks, blockSize, blocks * bytesPerBlock >> 20);
+        System.out.printf("%s: %s, %,d parameters, %s, context %d, KV cache %d blocks of %d (%d MiB)%n", model.id(),
+                c.architecture(), model.decoder().parameterCount(), dtype, contextLength, blocks, blockSize,
+                blocks * bytesPerBlock >> 20);
+        if (model.hasRecurrentState()) {
+            System.out.printf("%s: hybrid %s; recurrent state %d slots of %.1f MiB; prefix caching off (state is not"
+                    + " snapshotted at block boundaries)%n", model.id(), c.hybrid().pattern(), stateSlots,
+                    model.stateBytesPerSequence() / 1048576.0);
+        }
         return new ServedModel(model.id(), engine[0], modelMetrics, System.currentTimeMillis() / 1000);
     }
 

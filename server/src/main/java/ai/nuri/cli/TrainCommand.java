@@ -9,7 +9,9 @@ import ai.nuri.engine.EngineObserver;
 import ai.nuri.engine.Generator;
 import ai.nuri.engine.SamplingParams;
 import ai.nuri.model.CheckpointWriter;
-import ai.nuri.model.DecoderModel;
+import ai.nuri.model.CausalLm;
+import ai.nuri.model.HybridConfig;
+import ai.nuri.model.HybridModel;
 import ai.nuri.model.LanguageModel;
 import ai.nuri.model.ModelConfig;
 import ai.nuri.model.RandomWeights;
@@ -40,7 +42,8 @@ import picocli.CommandLine.Option;
  * through the serving code path.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train the demo Korean model (tokenizer and NemotronForCausalLM) on a Q&A corpus.")
+        description = "Train a demo Korean model (tokenizer and NemotronForCausalLM, or the hybrid NemotronHForCausalLM)"
+                + " on a Q&A corpus.")
 final class TrainCommand implements Callable<Integer> {
     static final String CHAT_TEMPLATE = "{%- for message in messages %}"
             + "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
@@ -54,6 +57,26 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--out", defaultValue = "model-store/nuri-ko-mini", description = "Output folder (default: ${DEFAULT-VALUE}).")
     Path out;
+
+    @Option(names = "--architecture", defaultValue = "NemotronForCausalLM",
+            description = "NemotronForCausalLM or NemotronHForCausalLM (hybrid Mamba-2/attention; default: ${DEFAULT-VALUE}).")
+    String architecture;
+
+    @Option(names = "--pattern", defaultValue = "M-M*-M-",
+            description = "Hybrid only: the layers as hybrid_override_pattern letters, M Mamba-2, * attention, - MLP,"
+                    + " E mixture of experts (default: ${DEFAULT-VALUE}); --layers is then ignored.")
+    String pattern;
+
+    @Option(names = "--mamba-heads", defaultValue = "16", description = "Hybrid only: Mamba-2 heads (default: ${DEFAULT-VALUE}).")
+    int mambaHeads;
+    @Option(names = "--mamba-head-dim", defaultValue = "32", description = "Hybrid only: Mamba-2 head size (default: ${DEFAULT-VALUE}).")
+    int mambaHeadDim;
+    @Option(names = "--ssm-state-size", defaultValue = "32", description = "Hybrid only: SSM state per head channel (default: ${DEFAULT-VALUE}).")
+    int ssmStateSize;
+    @Option(names = "--mamba-groups", defaultValue = "1", description = "Hybrid only: B/C groups (default: ${DEFAULT-VALUE}).")
+    int mambaGroups;
+    @Option(names = "--chunk-size", defaultValue = "32", description = "Hybrid only: chunk length of the SSM scan (default: ${DEFAULT-VALUE}).")
+    int chunkSize;
 
     @Option(names = "--vocab-size", defaultValue = "3072") int vocabSize;
     @Option(names = "--hidden", defaultValue = "256") int hidden;
@@ -96,12 +119,10 @@ final class TrainCommand implements Callable<Integer> {
             }
             System.out.printf("examples: %d, longest %d tokens, %d answer tokens%n", examples.size(), maxLength,
                     answerTokens);
-            ModelConfig config = new ModelConfig("NemotronForCausalLM", vocabSize, hidden, intermediate, layers, heads,
-                    kvHeads, hidden / heads, 512, 10000.0, 0.5, null, 1e-5, false, false, false, "relu2",
-                    endOfText, List.of(imEnd));
+            ModelConfig config = modelConfig(endOfText, imEnd);
             long started = System.nanoTime();
             try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-                DecoderModel model = DecoderModel.build(config, new RandomWeights(manager, 0.02, seed), manager,
+                CausalLm model = CausalLm.build(config, new RandomWeights(manager, 0.02, seed), manager,
                         DataType.FLOAT32);
                 System.out.printf("model: %,d parameters%n", model.parameterCount());
                 train(model, examples);
@@ -117,7 +138,24 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void train(DecoderModel model, List<TrainingExample> examples) {
+    private ModelConfig modelConfig(int endOfText, int imEnd) {
+        if (architecture.equals(HybridModel.ARCHITECTURE)) {
+            List<HybridConfig.LayerType> types = HybridConfig.parsePattern(pattern);
+            HybridConfig hybrid = new HybridConfig(types, mambaHeads, mambaHeadDim, ssmStateSize, mambaGroups, 4,
+                    chunkSize, true, false, 0.0, Double.POSITIVE_INFINITY, null);
+            return new ModelConfig(architecture, vocabSize, hidden, intermediate, types.size(), heads, kvHeads,
+                    hidden / heads, 512, 10000.0, 1.0, null, 1e-5, false, false, false, "relu2", endOfText,
+                    List.of(imEnd), hybrid);
+        }
+        if (!architecture.equals("NemotronForCausalLM")) {
+            throw new IllegalArgumentException("--architecture must be NemotronForCausalLM or NemotronHForCausalLM");
+        }
+        return new ModelConfig("NemotronForCausalLM", vocabSize, hidden, intermediate, layers, heads,
+                kvHeads, hidden / heads, 512, 10000.0, 0.5, null, 1e-5, false, false, false, "relu2",
+                endOfText, List.of(imEnd));
+    }
+
+    private void train(CausalLm model, List<TrainingExample> examples) {
         Random shuffle = new Random(seed);
         List<TrainingExample> order = new ArrayList<>(examples);
         int stepsPerEpoch = (order.size() + batchSize - 1) / batchSize;
@@ -228,12 +266,34 @@ final class TrainCommand implements Callable<Integer> {
         json.writerWithDefaultPrettyPrinter().writeValue(out.resolve("generation_config.json").toFile(), gc);
     }
 
+    /** The model card's line on the architecture. */
+    private String architectureLine() {
+        if (architecture.equals(HybridModel.ARCHITECTURE)) {
+            return ("- Model: `NemotronHForCausalLM` — hybrid layers `%s` (M: Mamba-2, %d heads of %d, state %d,\n"
+                    + "  %d group(s), conv 4, scan chunk %d; *: attention without positional encoding, %d heads, %d KV\n"
+                    + "  heads; -: squared-ReLU MLP %d), RMSNorm, untied LM head; hidden %d.").formatted(pattern, mambaHeads,
+                    mambaHeadDim, ssmStateSize, mambaGroups, chunkSize, heads, kvHeads, intermediate, hidden);
+        }
+        return ("- Model: `NemotronForCausalLM` — LayerNorm1P, squared-ReLU MLP, GQA (%d heads, %d KV heads),\n"
+                + "  partial rotary (factor 0.5), untied LM head; %d layers, hidden %d, MLP %d.").formatted(heads, kvHeads,
+                layers, hidden, intermediate);
+    }
+
+    /** The options that remake this model. */
+    private String remakeOptions() {
+        String common = "--epochs %d --storage %s".formatted(epochs, storage);
+        if (architecture.equals(HybridModel.ARCHITECTURE)) {
+            return "--architecture %s --pattern '%s' --out %s %s".formatted(architecture, pattern, out, common);
+        }
+        return common;
+    }
+
     private void writeModelCard(int pairs, int examples, Evaluation eval, double trainSeconds) throws IOException {
         long bytes = Files.size(out.resolve("model.safetensors"));
         String card = """
-                # nuri-ko-mini
+                # %s
 
-                A tiny Korean `NemotronForCausalLM` made by Nuri itself, so that the project can be cloned, built
+                A tiny Korean `%s` made by Nuri itself, so that the project can be cloned, built
                 and run with no model hub. It answers the questions of Nuri's own public-service Q&A corpus
                 (`model-store/corpus/ko-public-service-qa.jsonl`, %d pairs, written for the project). It is a
                 demonstration of the serving stack, not a source of advice: outside its corpus it produces
@@ -245,8 +305,7 @@ final class TrainCommand implements Callable<Integer> {
                 - Tokenizer: byte-level BPE (%d tokens, with `<|endoftext|>`, `<|im_start|>`, `<|im_end|>`),
                   trained by `ai.nuri.text.BpeTrainer` on the corpus; a standard `tokenizer.json`.
                 - Chat template: ChatML (`<|im_start|>user ... <|im_end|>`), in `tokenizer_config.json`.
-                - Model: `NemotronForCausalLM` — LayerNorm1P, squared-ReLU MLP, GQA (%d heads, %d KV heads),
-                  partial rotary (factor 0.5), untied LM head; %d layers, hidden %d, MLP %d.
+                %s
                 - Training: DJL autograd through the same forward code that serves it, on CPU, AdamW
                   (lr %s, cosine), %d epochs of %d examples, batch %d, loss on answer tokens only; %.0f s on
                   the 2-core build machine.
@@ -256,15 +315,15 @@ final class TrainCommand implements Callable<Integer> {
 
                 ```
                 ./mvnw -B -q package -DskipTests
-                java -jar server/target/nuri-server.jar train --epochs %d --storage %s
+                java -jar server/target/nuri-server.jar train %s
                 ```
 
                 ## Measured
 
                 Greedy decoding of every corpus question, from this folder through the serving code path:
                 **%d of %d answered exactly (%.1f%%)**; %.0f tokens/s single-stream on the build machine.
-                """.formatted(pairs, vocabSize, heads, kvHeads, layers, hidden, intermediate, learningRate, epochs,
-                examples, batchSize, trainSeconds, storage, bytes, epochs, storage, eval.exact, pairs,
+                """.formatted(out.getFileName(), architecture, pairs, vocabSize, architectureLine(), learningRate, epochs,
+                examples, batchSize, trainSeconds, storage, bytes, remakeOptions(), eval.exact, pairs,
                 100.0 * eval.exact / pairs, eval.tokensPerSecond);
         if (!eval.misses.isEmpty()) {
             StringBuilder sb = new StringBuilder(card).append("\nMissed (question → what it said):\n\n");

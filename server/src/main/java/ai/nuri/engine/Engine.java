@@ -2,6 +2,7 @@ package ai.nuri.engine;
 
 import ai.nuri.model.LanguageModel;
 import ai.nuri.model.kv.PagedKvCache;
+import ai.nuri.model.kv.RecurrentStatePool;
 import ai.nuri.model.kv.SequenceChunk;
 import ai.nuri.text.Tokenizer;
 import java.security.SecureRandom;
@@ -30,6 +31,8 @@ public final class Engine implements AutoCloseable {
     private final EngineConfig config;
     private final EngineObserver observer;
     private final PagedKvCache cache;
+    /** The Mamba layers' state of running sequences; null for a pure transformer. */
+    private final RecurrentStatePool states;
     private final Scheduler scheduler;
     private final LinkedBlockingQueue<Sequence> inbox = new LinkedBlockingQueue<>();
     /** Submitted and not yet admitted to a batch: what the waiting-queue limit counts. */
@@ -43,6 +46,7 @@ public final class Engine implements AutoCloseable {
     private volatile int runningCount;
     private volatile int waitingSnapshot;
     private volatile double kvUsage;
+    private volatile double stateUsage;
 
     public Engine(LanguageModel model, Tokenizer tokenizer, EngineConfig config, EngineObserver observer) {
         if ((long) config.kvCacheBlocks() * config.blockSize() < config.maxModelLen()) {
@@ -53,8 +57,12 @@ public final class Engine implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.config = config;
         this.observer = observer;
-        this.cache = model.newKvCache(config.kvCacheBlocks(), config.blockSize(), config.prefixCaching());
-        this.scheduler = new Scheduler(config, cache.allocator(), observer);
+        // A hybrid model's prefix is its recurrent state as well as its KV blocks; Nuri keeps no state
+        // snapshots at block boundaries, so a cached prefix could not be resumed: no prefix caching.
+        boolean prefixCaching = config.prefixCaching() && !model.hasRecurrentState();
+        this.cache = model.newKvCache(config.kvCacheBlocks(), config.blockSize(), prefixCaching);
+        this.states = model.newStatePool(config.stateSlots());
+        this.scheduler = new Scheduler(config, cache.allocator(), states, observer);
         this.eosIds = Set.copyOf(model.generationConfig().eosTokenIds());
         this.thread = new Thread(this::loop, "nuri-engine-" + model.id());
         thread.setDaemon(true);
@@ -109,6 +117,7 @@ public final class Engine implements AutoCloseable {
                 runningCount = scheduler.running.size();
                 waitingSnapshot = scheduler.waiting.size();
                 kvUsage = cache.usage();
+                stateUsage = states == null ? 0 : states.usage();
             }
         }
         abortAll("the engine stopped");
@@ -173,11 +182,12 @@ public final class Engine implements AutoCloseable {
         int tokens = 0;
         for (Scheduler.Scheduled sc : plan) {
             Sequence s = sc.sequence();
-            chunks.add(new SequenceChunk(s.blocks, s.tokens(s.computed, s.computed + sc.tokens()), s.computed));
+            chunks.add(new SequenceChunk(s.blocks, s.stateSlot, s.tokens(s.computed, s.computed + sc.tokens()),
+                    s.computed));
             tokens += sc.tokens();
         }
         long t0 = System.nanoTime();
-        float[][] logits = model.forward(chunks, cache);
+        float[][] logits = model.forward(chunks, cache, states);
         observer.onStep(plan.size(), tokens, (System.nanoTime() - t0) / 1e9);
         for (int i = 0; i < plan.size(); i++) {
             Sequence s = plan.get(i).sequence();
@@ -276,6 +286,16 @@ public final class Engine implements AutoCloseable {
         return kvUsage;
     }
 
+    /** Fraction of recurrent-state slots in use (0 for models without recurrent layers). */
+    public double stateUsage() {
+        return stateUsage;
+    }
+
+    /** Whether prompt prefixes are shared: as configured, except never for hybrid models. */
+    public boolean prefixCaching() {
+        return cache.allocator().prefixCaching();
+    }
+
     public EngineConfig config() {
         return config;
     }
@@ -298,5 +318,8 @@ public final class Engine implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         cache.close();
+        if (states != null) {
+            states.close();
+        }
     }
 }

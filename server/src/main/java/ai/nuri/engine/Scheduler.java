@@ -1,6 +1,7 @@
 package ai.nuri.engine;
 
 import ai.nuri.model.kv.BlockAllocator;
+import ai.nuri.model.kv.RecurrentStatePool;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -12,6 +13,8 @@ import java.util.List;
  * chunk) from the step's token budget; then waiting sequences are admitted while sequences,
  * tokens and KV blocks allow. When the pool runs dry the youngest running sequence is preempted:
  * its blocks are freed and it waits at the front, to be recomputed from its tokens later.
+ * For hybrid models a sequence also needs a recurrent-state slot to be admitted; it keeps the
+ * slot while it runs and gives it up when it finishes or is preempted (its state is recomputed).
  */
 final class Scheduler {
     /** One sequence's share of a step. */
@@ -20,13 +23,16 @@ final class Scheduler {
     private final EngineConfig config;
     private final BlockAllocator allocator;
     private final EngineObserver observer;
+    /** Null for models without recurrent layers. */
+    private final RecurrentStatePool states;
     final Deque<Sequence> waiting = new ArrayDeque<>();
     /** Admission order, oldest first. */
     final List<Sequence> running = new ArrayList<>();
 
-    Scheduler(EngineConfig config, BlockAllocator allocator, EngineObserver observer) {
+    Scheduler(EngineConfig config, BlockAllocator allocator, RecurrentStatePool states, EngineObserver observer) {
         this.config = config;
         this.allocator = allocator;
+        this.states = states;
         this.observer = observer;
     }
 
@@ -63,7 +69,7 @@ final class Scheduler {
                 reuseCachedPrefix(s);
             }
             int n = Math.min(s.pending(), budget);
-            if (!s.blocks.reserve(s.computed + n, allocator)) {
+            if (!s.blocks.reserve(s.computed + n, allocator) || !takeStateSlot(s)) {
                 forget(s); // hold nothing while waiting
                 break;
             }
@@ -118,8 +124,25 @@ final class Scheduler {
         }
     }
 
+    /** A state slot for a sequence about to run (hybrid models); false if none is free. */
+    private boolean takeStateSlot(Sequence s) {
+        if (states == null || s.stateSlot >= 0) {
+            return true;
+        }
+        s.stateSlot = states.allocate();
+        return s.stateSlot >= 0;
+    }
+
+    private void releaseStateSlot(Sequence s) {
+        if (s.stateSlot >= 0) {
+            states.release(s.stateSlot);
+            s.stateSlot = -1;
+        }
+    }
+
     private void forget(Sequence s) {
         s.blocks.release(allocator);
+        releaseStateSlot(s);
         s.computed = 0;
         s.registeredBlocks = 0;
     }
@@ -137,5 +160,6 @@ final class Scheduler {
             waiting.remove(s);
         }
         s.blocks.release(allocator);
+        releaseStateSlot(s);
     }
 }

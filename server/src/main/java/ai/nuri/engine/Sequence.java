@@ -32,6 +32,8 @@ final class Sequence {
     long scheduledNanos;
     /** Has been in a batch at least once (preempted sequences stay admitted). */
     boolean admitted;
+    /** This sequence's slot in the recurrent-state pool while it runs (hybrid models), else -1. */
+    int stateSlot = -1;
     /** Full blocks of this sequence registered in (or taken from) the prefix cache. */
     int registeredBlocks;
     private long[] blockHashes = new long[8];

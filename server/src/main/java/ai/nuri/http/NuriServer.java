@@ -243,6 +243,9 @@ public final class NuriServer implements AutoCloseable {
             o.put("owned_by", "nuri");
             o.put("max_model_len", m.maxModelLen());
             o.putArray("input_modalities").add("text"); // no vision architecture yet
+            // vLLM-style extras: what serves it, and whether prompt prefixes are shared (never for hybrid models).
+            o.put("architecture", m.engine().model().config().architecture());
+            o.put("prefix_caching", m.engine().prefixCaching());
         }
         ctx.response().putHeader("Content-Type", "application/json").end(root.toString());
     }

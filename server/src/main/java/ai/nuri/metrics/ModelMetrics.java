@@ -49,7 +49,7 @@ public final class ModelMetrics implements EngineObserver {
     private final Counter prefixCacheHits;
 
     ModelMetrics(MeterRegistry registry, String model, DoubleSupplier running, DoubleSupplier waiting,
-            DoubleSupplier kvCacheUsage) {
+            DoubleSupplier kvCacheUsage, DoubleSupplier stateUsage) {
         this.registry = registry;
         this.model = model;
         timeToFirstToken = timer("nuri.time.to.first.token", "Time from arrival to the first generated token", REQUEST_SECONDS);
@@ -84,6 +84,9 @@ public final class ModelMetrics implements EngineObserver {
         Gauge.builder("nuri.num.requests.waiting", waiting::getAsDouble).description("Requests waiting for a batch")
                 .tag("model_name", model).register(registry);
         Gauge.builder("nuri.kv.cache.usage.ratio", kvCacheUsage::getAsDouble).description("Fraction of KV cache blocks in use")
+                .tag("model_name", model).register(registry);
+        Gauge.builder("nuri.ssm.state.usage.ratio", stateUsage::getAsDouble)
+                .description("Fraction of recurrent-state slots in use (hybrid Mamba models; 0 for others)")
                 .tag("model_name", model).register(registry);
     }
 

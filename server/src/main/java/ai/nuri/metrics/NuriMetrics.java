@@ -38,8 +38,8 @@ public final class NuriMetrics implements AutoCloseable {
 
     /** Meters for one model; the gauges read the engine's own counters when scraped. */
     public ModelMetrics forModel(String modelName, DoubleSupplier running, DoubleSupplier waiting,
-            DoubleSupplier kvCacheUsage) {
-        return new ModelMetrics(registry, modelName, running, waiting, kvCacheUsage);
+            DoubleSupplier kvCacheUsage, DoubleSupplier stateUsage) {
+        return new ModelMetrics(registry, modelName, running, waiting, kvCacheUsage, stateUsage);
     }
 
     /** The Prometheus text exposition. */

@@ -106,6 +106,11 @@ public final class CheckpointWeights implements WeightSource, AutoCloseable {
     }
 
     @Override
+    public boolean contains(String name) {
+        return fileOf.containsKey(name);
+    }
+
+    @Override
     public NDArray tensor(String name, Shape shape, Init init) {
         SafetensorsFile file = fileOf.get(name);
         if (file == null) {

@@ -3,7 +3,9 @@ package ai.nuri.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.nuri.model.safetensors.SafetensorsWriter;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,9 +18,10 @@ public final class CheckpointWriter {
     /** Weight storage type of a saved checkpoint. */
     public enum Storage { F32, BF16 }
 
-    public static void save(DecoderModel model, Path folder, Storage storage) throws IOException {
+    public static void save(CausalLm model, Path folder, Storage storage) throws IOException {
         Files.createDirectories(folder);
-        ObjectMapper json = new ObjectMapper();
+        // Bare Infinity (as transformers writes time_step_limit), not the string "Infinity".
+        ObjectMapper json = JsonMapper.builder().disable(JsonWriteFeature.WRITE_NAN_AS_STRINGS).build();
         var config = model.config().toJson();
         config.put("torch_dtype", storage == Storage.BF16 ? "bfloat16" : "float32");
         json.writerWithDefaultPrettyPrinter().writeValue(folder.resolve("config.json").toFile(), config);

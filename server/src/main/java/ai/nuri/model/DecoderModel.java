@@ -16,7 +16,7 @@ import java.util.Map;
  * Which keys each query sees is the {@link AttentionKernel}'s business, so training (dense causal)
  * and serving (paged KV cache) run this same code.
  */
-public final class DecoderModel implements AutoCloseable {
+public final class DecoderModel implements CausalLm {
     private final ModelConfig config;
     private final NDManager manager;
     private final DataType dtype;
@@ -88,30 +88,44 @@ public final class DecoderModel implements AutoCloseable {
         return finalNorm.apply(x);
     }
 
-    /** [N, hidden] hidden states to [N, vocab] logits. */
+    @Override
+    public NDArray hiddenStates(NDArray tokens, NDArray positions, Kernels kernels) {
+        return hiddenStates(tokens, positions, kernels.attention());
+    }
+
+    @Override
+    public int attentionLayers() {
+        return config.numLayers();
+    }
+
+    @Override
+    public int recurrentLayers() {
+        return 0;
+    }
+
+    @Override
     public NDArray logits(NDArray hidden) {
         return ai.djl.nn.core.Linear.linear(hidden, lmHead).singletonOrThrow();
     }
 
+    @Override
     public ModelConfig config() {
         return config;
     }
 
+    @Override
     public DataType dtype() {
         return dtype;
     }
 
+    @Override
     public NDManager manager() {
         return manager;
     }
 
-    /** Every weight by its Hugging Face name (a tied LM head appears once, as the embedding). */
+    @Override
     public Map<String, NDArray> parameters() {
         return parameters;
-    }
-
-    public long parameterCount() {
-        return parameters.values().stream().mapToLong(a -> a.getShape().size()).sum();
     }
 
     @Override

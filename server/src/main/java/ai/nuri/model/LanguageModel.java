@@ -7,6 +7,8 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.nuri.model.kv.PagedAttention;
 import ai.nuri.model.kv.PagedKvCache;
+import ai.nuri.model.kv.PooledRecurrence;
+import ai.nuri.model.kv.RecurrentStatePool;
 import ai.nuri.model.kv.SequenceChunk;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,10 +21,10 @@ import java.util.List;
 public final class LanguageModel implements AutoCloseable {
     private final String id;
     private final Path folder;
-    private final DecoderModel decoder;
+    private final CausalLm decoder;
     private final GenerationConfig generationConfig;
 
-    public LanguageModel(String id, Path folder, DecoderModel decoder, GenerationConfig generationConfig) {
+    public LanguageModel(String id, Path folder, CausalLm decoder, GenerationConfig generationConfig) {
         this.id = id;
         this.folder = folder;
         this.decoder = decoder;
@@ -42,14 +44,21 @@ public final class LanguageModel implements AutoCloseable {
         }
         ModelConfig config = ModelConfig.read(folder);
         try {
-            Architecture.forName(config.architecture()).validate(config);
+            if (!config.isHybrid()) {
+                Architecture.forName(config.architecture()).validate(config);
+            }
         } catch (IllegalArgumentException e) {
             throw new ModelLoadException(folder.resolve("config.json") + ": " + e.getMessage(), e);
         }
         GenerationConfig generation = GenerationConfig.read(folder, config);
         NDManager manager = NDManager.newBaseManager(device);
         try (CheckpointWeights weights = new CheckpointWeights(folder, manager, dtype)) {
-            DecoderModel decoder = DecoderModel.build(config, weights, manager, dtype);
+            CausalLm decoder;
+            try {
+                decoder = CausalLm.build(config, weights, manager, dtype);
+            } catch (IllegalArgumentException e) {
+                throw new ModelLoadException(folder.resolve("config.json") + ": " + e.getMessage(), e);
+            }
             weights.checkAllUsed();
             return new LanguageModel(folder.getFileName().toString(), folder, decoder, generation);
         } catch (RuntimeException e) {
@@ -67,11 +76,39 @@ public final class LanguageModel implements AutoCloseable {
         return newKvCache(numBlocks, blockSize, false);
     }
 
-    /** A KV pool for this model, sharing full prompt blocks between sequences if {@code prefixCaching}. */
+    /** A KV pool for this model's attention layers, sharing full prompt blocks if {@code prefixCaching}. */
     public PagedKvCache newKvCache(int numBlocks, int blockSize, boolean prefixCaching) {
         ModelConfig c = decoder.config();
-        return new PagedKvCache(decoder.manager(), c.numLayers(), c.numKvHeads(), c.headDim(), numBlocks, blockSize,
-                decoder.dtype(), prefixCaching);
+        return new PagedKvCache(decoder.manager(), decoder.attentionLayers(), c.numKvHeads(), c.headDim(), numBlocks,
+                blockSize, decoder.dtype(), prefixCaching);
+    }
+
+    /** Bytes of KV cache per token, over the attention layers. */
+    public long kvBytesPerToken() {
+        ModelConfig c = decoder.config();
+        return PagedKvCache.bytesPerBlock(decoder.attentionLayers(), c.numKvHeads(), c.headDim(), 1, decoder.dtype());
+    }
+
+    /** True if sequences carry recurrent state (Mamba layers) besides their KV cache. */
+    public boolean hasRecurrentState() {
+        return decoder.recurrentLayers() > 0;
+    }
+
+    /** Bytes of recurrent state per sequence, whatever its length; 0 for a pure transformer. */
+    public long stateBytesPerSequence() {
+        ModelConfig c = decoder.config();
+        return hasRecurrentState() ? RecurrentStatePool.bytesPerSlot(decoder.recurrentLayers(),
+                Mamba2Mixer.convStateShape(c.hybrid()), Mamba2Mixer.ssmStateShape(c.hybrid())) : 0;
+    }
+
+    /** A recurrent-state pool of {@code slots} sequences; null for a model without recurrent layers. */
+    public RecurrentStatePool newStatePool(int slots) {
+        if (!hasRecurrentState()) {
+            return null;
+        }
+        ModelConfig c = decoder.config();
+        return new RecurrentStatePool(decoder.manager(), decoder.recurrentLayers(), Mamba2Mixer.convStateShape(c.hybrid()),
+                Mamba2Mixer.ssmStateShape(c.hybrid()), slots);
     }
 
     /**
@@ -80,6 +117,17 @@ public final class LanguageModel implements AutoCloseable {
      * before returning.
      */
     public float[][] forward(List<SequenceChunk> batch, PagedKvCache cache) {
+        return forward(batch, cache, null);
+    }
+
+    /**
+     * One batched step of a model with recurrent layers: as {@link #forward(List, PagedKvCache)},
+     * and each chunk's recurrent state advanced in its slot of {@code states}.
+     */
+    public float[][] forward(List<SequenceChunk> batch, PagedKvCache cache, RecurrentStatePool states) {
+        if (hasRecurrentState() && states == null) {
+            throw new IllegalArgumentException("a model with Mamba layers needs a recurrent-state pool");
+        }
         NDManager manager = decoder.manager();
         try (NDScope ignored = new NDScope()) {
             int total = 0;
@@ -98,8 +146,9 @@ public final class LanguageModel implements AutoCloseable {
                 }
                 lastRows[i] = t - 1;
             }
-            PagedAttention attention = new PagedAttention(manager, cache, batch);
-            NDArray hidden = decoder.hiddenStates(manager.create(tokens), manager.create(positions), attention);
+            Kernels kernels = new Kernels(new PagedAttention(manager, cache, batch),
+                    states == null ? RecurrentKernel.NONE : new PooledRecurrence(manager, states, batch));
+            NDArray hidden = decoder.hiddenStates(manager.create(tokens), manager.create(positions), kernels);
             NDArray logits = decoder.logits(hidden.get(manager.create(lastRows))).toType(DataType.FLOAT32, false);
             float[] flat = logits.toFloatArray();
             int vocab = decoder.config().vocabSize();
@@ -123,7 +172,7 @@ public final class LanguageModel implements AutoCloseable {
         return decoder.config();
     }
 
-    public DecoderModel decoder() {
+    public CausalLm decoder() {
         return decoder;
     }
 

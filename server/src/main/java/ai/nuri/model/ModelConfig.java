@@ -1,7 +1,9 @@
 package ai.nuri.model;
 
+import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -34,9 +36,23 @@ public record ModelConfig(
         boolean mlpBias,
         String hiddenAct,
         int bosTokenId,
-        List<Integer> eosTokenIds) {
+        List<Integer> eosTokenIds,
+        HybridConfig hybrid) {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** NemotronH checkpoints as NVIDIA ships them write {@code Infinity} in config.json: not strict JSON. */
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .build();
+
+    /** A plain transformer (every layer attention then MLP). */
+    public ModelConfig(String architecture, int vocabSize, int hiddenSize, int intermediateSize, int numLayers,
+            int numHeads, int numKvHeads, int headDim, int maxPositionEmbeddings, double ropeTheta,
+            double partialRotaryFactor, RopeScaling ropeScaling, double normEps, boolean tieWordEmbeddings,
+            boolean attentionBias, boolean mlpBias, String hiddenAct, int bosTokenId, List<Integer> eosTokenIds) {
+        this(architecture, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
+                maxPositionEmbeddings, ropeTheta, partialRotaryFactor, ropeScaling, normEps, tieWordEmbeddings,
+                attentionBias, mlpBias, hiddenAct, bosTokenId, eosTokenIds, null);
+    }
 
     public ModelConfig {
         if (numHeads <= 0 || numKvHeads <= 0 || numHeads % numKvHeads != 0) {
@@ -51,6 +67,15 @@ public record ModelConfig(
                     + " must give an even rotary dimension of head_dim " + headDim);
         }
         eosTokenIds = List.copyOf(eosTokenIds);
+        if (hybrid != null && hybrid.layers().size() != numLayers) {
+            throw new IllegalArgumentException("the layer pattern has " + hybrid.layers().size() + " layers, not "
+                    + numLayers);
+        }
+    }
+
+    /** True for models with recurrent (Mamba) layers next to attention: NemotronH. */
+    public boolean isHybrid() {
+        return hybrid != null;
     }
 
     public int rotaryDim() {
@@ -88,6 +113,9 @@ public record ModelConfig(
         if (!archs.isArray() || archs.isEmpty()) {
             throw new IllegalArgumentException("no 'architectures' entry");
         }
+        if (archs.get(0).asText().equals(HybridModel.ARCHITECTURE)) {
+            return parseHybrid(root);
+        }
         int hidden = requireInt(root, "hidden_size");
         int heads = requireInt(root, "num_attention_heads");
         int kvHeads = root.path("num_key_value_heads").asInt(heads);
@@ -118,6 +146,32 @@ public record ModelConfig(
                 root.path("hidden_act").asText(""),
                 root.path("bos_token_id").asInt(-1),
                 eos);
+    }
+
+    /** NemotronH: the layer count comes from the pattern, and several fields have their own names and defaults. */
+    private static ModelConfig parseHybrid(JsonNode root) {
+        HybridConfig hybrid = HybridConfig.parse(root);
+        int heads = root.path("num_attention_heads").asInt(32);
+        String act = root.path("mlp_hidden_act").asText("relu2");
+        return new ModelConfig(
+                HybridModel.ARCHITECTURE,
+                requireInt(root, "vocab_size"),
+                requireInt(root, "hidden_size"),
+                root.path("intermediate_size").asInt(21504),
+                hybrid.layers().size(),
+                heads,
+                root.path("num_key_value_heads").asInt(heads),
+                root.path("head_dim").asInt(128),
+                root.path("max_position_embeddings").asInt(4096),
+                10000.0, 1.0, null,
+                root.path("layer_norm_epsilon").asDouble(1e-5),
+                root.path("tie_word_embeddings").asBoolean(false),
+                false,
+                root.path("mlp_bias").asBoolean(false),
+                act,
+                root.path("bos_token_id").asInt(-1),
+                tokenIds(root.path("eos_token_id")),
+                hybrid);
     }
 
     /** A token id field that may be one id or a list of ids (as eos_token_id is); empty if absent. */
@@ -158,6 +212,9 @@ public record ModelConfig(
     public ObjectNode toJson() {
         ObjectNode o = JSON.createObjectNode();
         o.putArray("architectures").add(architecture);
+        if (hybrid != null) {
+            return writeHybrid(o);
+        }
         o.put("model_type", architecture.equals("NemotronForCausalLM") ? "nemotron" : "llama");
         o.put("vocab_size", vocabSize);
         o.put("hidden_size", hiddenSize);
@@ -195,6 +252,27 @@ public record ModelConfig(
             ArrayNode a = o.putArray("eos_token_id");
             eosTokenIds.forEach(a::add);
         }
+        o.put("torch_dtype", "float32");
+        return o;
+    }
+
+    private ObjectNode writeHybrid(ObjectNode o) {
+        o.put("model_type", "nemotron_h");
+        o.put("vocab_size", vocabSize);
+        o.put("hidden_size", hiddenSize);
+        o.put("intermediate_size", intermediateSize);
+        o.put("num_attention_heads", numHeads);
+        o.put("num_key_value_heads", numKvHeads);
+        o.put("head_dim", headDim);
+        o.put("max_position_embeddings", maxPositionEmbeddings);
+        o.put("layer_norm_epsilon", normEps);
+        o.put("mlp_hidden_act", hiddenAct);
+        o.put("mlp_bias", mlpBias);
+        o.put("tie_word_embeddings", tieWordEmbeddings);
+        hybrid.write(o);
+        o.put("bos_token_id", bosTokenId);
+        ArrayNode eos = o.putArray("eos_token_id");
+        eosTokenIds.forEach(eos::add);
         o.put("torch_dtype", "float32");
         return o;
     }

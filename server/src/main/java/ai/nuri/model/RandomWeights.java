@@ -33,8 +33,24 @@ public final class RandomWeights implements WeightSource {
                     values[i] = (float) (gaussian() * std);
                 }
             }
+            case A_LOG -> {
+                for (int i = 0; i < n; i++) {
+                    values[i] = (float) Math.log(i + 1);
+                }
+            }
+            case DT_BIAS -> {
+                for (int i = 0; i < n; i++) {
+                    values[i] = (float) dtBias(random.nextDouble());
+                }
+            }
         }
         return manager.create(values, shape).toType(DataType.FLOAT32, false);
+    }
+
+    /** The inverse softplus of a time step drawn log-uniformly from [0.001, 0.1] at quantile u. */
+    public static double dtBias(double u) {
+        double dt = Math.exp(Math.log(0.001) + u * (Math.log(0.1) - Math.log(0.001)));
+        return dt + Math.log(-Math.expm1(-dt));
     }
 
     private double gaussian() {

@@ -18,10 +18,15 @@ public record SelfAttention(Projection q, Projection k, Projection v, Projection
                 c.numHeads(), c.numKvHeads(), c.headDim());
     }
 
+    /** {@code rope} null: no positional encoding (NemotronH's attention layers, whose Mamba layers carry position). */
     public NDArray forward(NDArray x, RotaryEmbedding.Angles rope, AttentionKernel kernel, int layer) {
         long t = x.getShape().get(0);
-        NDArray queries = rope.apply(q.apply(x).reshape(t, heads, headDim));
-        NDArray keys = rope.apply(k.apply(x).reshape(t, kvHeads, headDim));
+        NDArray queries = q.apply(x).reshape(t, heads, headDim);
+        NDArray keys = k.apply(x).reshape(t, kvHeads, headDim);
+        if (rope != null) {
+            queries = rope.apply(queries);
+            keys = rope.apply(keys);
+        }
         NDArray values = v.apply(x).reshape(t, kvHeads, headDim);
         return o.apply(kernel.attend(layer, queries, keys, values));
     }

@@ -7,9 +7,13 @@ import ai.djl.nn.Activation;
 public record SquaredReluMlp(Projection up, Projection down) implements Mlp {
 
     static SquaredReluMlp load(WeightSource w, String prefix, ModelConfig c) {
+        return load(w, prefix, c.hiddenSize(), c.intermediateSize(), c.mlpBias());
+    }
+
+    static SquaredReluMlp load(WeightSource w, String prefix, int hidden, int intermediate, boolean bias) {
         return new SquaredReluMlp(
-                Projection.load(w, prefix + ".up_proj", c.hiddenSize(), c.intermediateSize(), c.mlpBias()),
-                Projection.load(w, prefix + ".down_proj", c.intermediateSize(), c.hiddenSize(), c.mlpBias()));
+                Projection.load(w, prefix + ".up_proj", hidden, intermediate, bias),
+                Projection.load(w, prefix + ".down_proj", intermediate, hidden, bias));
     }
 
     @Override

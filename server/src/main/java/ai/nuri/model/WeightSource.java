@@ -8,8 +8,17 @@ import ai.djl.ndarray.types.Shape;
  * models). The architecture asks for each tensor by its Hugging Face name and expected shape.
  */
 public interface WeightSource {
-    /** How a freshly initialised tensor starts; a checkpoint ignores it. */
-    enum Init { NORMAL, ZEROS, ONES }
+    /**
+     * How a freshly initialised tensor starts; a checkpoint ignores it. {@code A_LOG} and
+     * {@code DT_BIAS} are Mamba-2's: log(1..heads), and softplus^-1 of time steps drawn
+     * log-uniformly from [0.001, 0.1], as transformers initialises them.
+     */
+    enum Init { NORMAL, ZEROS, ONES, A_LOG, DT_BIAS }
 
     NDArray tensor(String name, Shape shape, Init init);
+
+    /** Whether the source holds a tensor of this name: how a loader tells two checkpoint layouts apart. */
+    default boolean contains(String name) {
+        return false;
+    }
 }

@@ -39,7 +39,7 @@ final class TestServer implements AutoCloseable {
         metrics = new NuriMetrics();
         Engine[] e = new Engine[1];
         ModelMetrics mm = metrics.forModel(model.id(), () -> e[0].runningCount(), () -> e[0].waitingCount(),
-                () -> e[0].kvCacheUsage());
+                () -> e[0].kvCacheUsage(), () -> e[0].stateUsage());
         engine = e[0] = new Engine(model, tokenizer, engineConfig, stepDelayMillis > 0 ? new SlowSteps(mm, stepDelayMillis) : mm);
         server = new NuriServer(serverConfig, new ModelRegistry(List.of(new ServedModel(model.id(), engine, mm, 1L))), metrics);
         port = server.start().await();

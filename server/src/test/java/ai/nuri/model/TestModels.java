@@ -34,6 +34,8 @@ public final class TestModels {
                     case NORMAL -> 0.2 * g;
                     case ZEROS -> 0.1 * g;
                     case ONES -> 1 + 0.1 * g;
+                    case A_LOG -> Math.log(1 + i % 8) + 0.1 * g;
+                    case DT_BIAS -> RandomWeights.dtBias(random.nextDouble());
                 };
             }
             return manager.create(v, shape);

@@ -2,10 +2,17 @@ package ai.nuri.model.kv;
 
 /**
  * One sequence's share of a forward step: {@code tokens} at positions {@code start ..
- * start + tokens.length - 1}, their keys and values stored through {@code blocks}. A decode step
- * is one token; a prefill chunk is many. Earlier positions must already be in the cache.
+ * start + tokens.length - 1}, their keys and values stored through {@code blocks}, and (hybrid
+ * models) their recurrent state in slot {@code stateSlot} of the state pool, -1 for none. A decode
+ * step is one token; a prefill chunk is many. Earlier positions must already be in the cache and,
+ * for a hybrid model, folded into the state.
  */
-public record SequenceChunk(BlockTable blocks, int[] tokens, int start) {
+public record SequenceChunk(BlockTable blocks, int stateSlot, int[] tokens, int start) {
+    /** A chunk of a model without recurrent layers. */
+    public SequenceChunk(BlockTable blocks, int[] tokens, int start) {
+        this(blocks, -1, tokens, start);
+    }
+
     public SequenceChunk {
         if (tokens.length == 0) {
             throw new IllegalArgumentException("a chunk needs at least one token");

@@ -6,20 +6,20 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
-import ai.nuri.model.CausalAttention;
-import ai.nuri.model.DecoderModel;
+import ai.nuri.model.CausalLm;
+import ai.nuri.model.Kernels;
 import java.util.List;
 
 /**
- * Next-token training of a {@link DecoderModel} with DJL autograd: the forward pass is the model's
- * own {@code hiddenStates}, with a dense causal attention kernel instead of the paged one.
+ * Next-token training of a {@link CausalLm} with DJL autograd: the forward pass is the model's
+ * own {@code hiddenStates}, with dense kernels (causal attention, recurrence from a zero state) instead of the paged ones.
  * Sequences in a batch are right-padded; padding and prompt positions carry no loss.
  */
 public final class CausalLmTrainer implements AutoCloseable {
-    private final DecoderModel model;
+    private final CausalLm model;
     private final AdamW optimizer;
 
-    public CausalLmTrainer(DecoderModel model, float weightDecay) {
+    public CausalLmTrainer(CausalLm model, float weightDecay) {
         this.model = model;
         model.parameters().values().forEach(p -> p.setRequiresGradient(true));
         this.optimizer = new AdamW(model.parameters(), model.manager(), 0.9f, 0.98f, 1e-8f, weightDecay);
@@ -50,7 +50,7 @@ public final class CausalLmTrainer implements AutoCloseable {
         try (NDScope ignored = new NDScope()) {
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                 NDArray hidden = model.hiddenStates(manager.create(inputs), manager.create(positions),
-                        new CausalAttention(manager, b, length));
+                        Kernels.dense(manager, b, length));
                 NDArray logProbs = model.logits(hidden).logSoftmax(-1);
                 NDArray picked = logProbs.mul(manager.create(targets).oneHot(model.config().vocabSize(),
                         DataType.FLOAT32)).sum(new int[] {1});
