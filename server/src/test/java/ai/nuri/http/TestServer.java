@@ -34,8 +34,13 @@ final class TestServer implements AutoCloseable {
 
     /** With {@code stepDelayMillis} > 0 every engine step takes that much longer: a slower machine. */
     TestServer(EngineConfig engineConfig, ServerConfig serverConfig, long stepDelayMillis) throws IOException {
-        model = LanguageModel.load(DEMO);
-        Tokenizer tokenizer = Tokenizer.load(DEMO);
+        this(DEMO, engineConfig, serverConfig, stepDelayMillis);
+    }
+
+    /** Serving the model in {@code folder}. */
+    TestServer(Path folder, EngineConfig engineConfig, ServerConfig serverConfig, long stepDelayMillis) throws IOException {
+        model = LanguageModel.load(folder);
+        Tokenizer tokenizer = Tokenizer.load(folder);
         metrics = new NuriMetrics();
         Engine[] e = new Engine[1];
         ModelMetrics mm = metrics.forModel(model.id(), () -> e[0].runningCount(), () -> e[0].waitingCount(),
