@@ -161,7 +161,7 @@ public final class Mamba2Mixer {
         long[] out = new long[lead.length + rest.length];
         System.arraycopy(lead, 0, out, 0, lead.length);
         System.arraycopy(rest, 0, out, lead.length, rest.length);
-        return new Shape(out).getShape();
+        return out;
     }
 
     /** softplus(dt + dt_bias), clipped to the configured time_step_limit. */

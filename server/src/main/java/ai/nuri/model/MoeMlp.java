@@ -22,8 +22,8 @@ import java.util.List;
  */
 public final class MoeMlp {
     private final NDArray router;
+    /** e_score_correction_bias: a buffer, never trained, read once. */
     private final float[] correction;
-    private final NDArray correctionTensor;
     private final Experts experts;
     private final Projection latentIn;
     private final Projection latentOut;
@@ -40,7 +40,6 @@ public final class MoeMlp {
     private MoeMlp(NDArray router, NDArray correctionTensor, Experts experts, Projection latentIn,
             Projection latentOut, SquaredReluMlp shared, HybridConfig.Moe c) {
         this.router = router;
-        this.correctionTensor = correctionTensor;
         this.correction = correctionTensor.toType(DataType.FLOAT32, false).toFloatArray();
         this.experts = experts;
         this.latentIn = latentIn;

@@ -23,8 +23,8 @@ class HybridServingTest {
 
     @Test
     void theHybridModelAnswersThroughTheSdkAndSaysItsPrefixCachingIsOff() throws Exception {
-        try (TestServer s = new TestServer(HYBRID, new EngineConfig(8, 512, 256, 16, 16, 512), TestServer.config(List.of(), 0), 0);
-                OpenAIClient client = OpenAIOkHttpClient.builder().baseUrl(s.url("/v1")).apiKey("x").build()) {
+        try (TestServer s = new TestServer(HYBRID, new EngineConfig(8, 512, 256, 16, 16, 512), TestServer.config(List.of(), 0), 0)) {
+            OpenAIClient client = OpenAIOkHttpClient.builder().baseUrl(s.url("/v1")).apiKey("x").build();
             JsonNode model = new ObjectMapper().readTree(s.get("/v1/models").body()).get("data").get(0);
             assertEquals("nuri-ko-mini-h", model.get("id").asText());
             assertEquals("NemotronHForCausalLM", model.get("architecture").asText());
@@ -41,6 +41,7 @@ class HybridServingTest {
             assertEquals(OpenAiSdkTest.PASSPORT_A, streamed.toString());
             assertTrue(s.get("/metrics").body().contains("nuri_ssm_state_usage_ratio{model_name=\"nuri-ko-mini-h\"}"));
             assertEquals(0.0, s.metric("nuri_num_requests_running"));
+            client.close();
         }
     }
 }
