@@ -103,12 +103,17 @@ public final class LanguageModel implements AutoCloseable {
 
     /** A recurrent-state pool of {@code slots} sequences; null for a model without recurrent layers. */
     public RecurrentStatePool newStatePool(int slots) {
+        return newStatePool(slots, true);
+    }
+
+    /** As {@link #newStatePool(int)}; {@code fusedDecode} false keeps decode on torch ops even on the CPU. */
+    public RecurrentStatePool newStatePool(int slots, boolean fusedDecode) {
         if (!hasRecurrentState()) {
             return null;
         }
         ModelConfig c = decoder.config();
         return new RecurrentStatePool(decoder.manager(), decoder.recurrentLayers(), Mamba2Mixer.convStateShape(c.hybrid()),
-                Mamba2Mixer.ssmStateShape(c.hybrid()), slots);
+                Mamba2Mixer.ssmStateShape(c.hybrid()), slots, fusedDecode);
     }
 
     /**

@@ -5,6 +5,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv1d;
+import java.nio.FloatBuffer;
 
 /**
  * NemotronH's Mamba-2 mixer. The input projection gives a gate z, the convolution input (x, B, C)
@@ -116,13 +117,8 @@ public final class Mamba2Mixer {
      */
     public Output step(NDArray xbc, NDArray dt, NDArray convState, NDArray ssmState) {
         long n = xbc.getShape().get(0);
-        int k = c.convKernel();
-        NDArray window = convState.concat(xbc.toType(DataType.FLOAT32, false).expandDims(2), 2);  // [n, convDim, K]
-        NDArray conv = window.mul(convWeight32().reshape(c.convDim(), k)).sum(new int[] {2});
-        if (convBias != null) {
-            conv = conv.add(convBias32());
-        }
-        Split s = split(silu(conv), new long[] {n});
+        NDArray window = convWindow(xbc, convState);
+        Split s = split(convolveWindow(window), new long[] {n});
         NDArray timeStep = timeStep(dt);                                              // [n, heads]
         NDArray decay = timeStep.mul(a()).exp().reshape(n, c.mambaHeads(), 1, 1);
         NDArray input = s.x.mul(timeStep.expandDims(2)).expandDims(3).mul(s.b.expandDims(2)); // [n, h, p, N]
@@ -130,6 +126,39 @@ public final class Mamba2Mixer {
         NDArray y = state.matMul(s.c.expandDims(3)).squeeze(3)                        // [n, h, p]
                 .add(s.x.mul(d32().reshape(c.mambaHeads(), 1)));
         return new Output(y.reshape(n, c.mambaInner()), window.get(":, :, 1:"), state);
+    }
+
+    /**
+     * As {@link #step}, but the SSM state lives in {@code ssmPool} (CPU memory of the state pool,
+     * [rows, heads, headDim, stateSize]): read from rows {@code read}, written in place to rows
+     * {@code write} by one fused pass ({@link SsmDecodeStep}). Returns the output and the new
+     * convolution state; its {@code ssmState} is null.
+     */
+    public Output stepInPlace(NDArray xbc, NDArray dt, NDArray convState, FloatBuffer ssmPool, int[] read, int[] write) {
+        long n = xbc.getShape().get(0);
+        int inner = c.mambaInner();
+        int gn = c.groups() * c.ssmStateSize();
+        NDArray window = convWindow(xbc, convState);
+        NDArray activated = convolveWindow(window);
+        float[] y = SsmDecodeStep.run(ssmPool, read, write, activated.get(":, :" + inner).toFloatArray(),
+                timeStep(dt).toFloatArray(), a().toFloatArray(), activated.get(":, " + inner + ":" + (inner + gn)).toFloatArray(),
+                activated.get(":, " + (inner + gn) + ":").toFloatArray(), d32().toFloatArray(), c.mambaHeads(),
+                c.mambaHeadDim(), c.groups(), c.ssmStateSize());
+        return new Output(xbc.getManager().create(y, new Shape(n, inner)), window.get(":, :, 1:"), null);
+    }
+
+    /** The K inputs each sequence's convolution sees at this token: [n, convDim, K]. */
+    private NDArray convWindow(NDArray xbc, NDArray convState) {
+        return convState.concat(xbc.toType(DataType.FLOAT32, false).expandDims(2), 2);
+    }
+
+    /** One output column of the causal convolution over each window, through SiLU: [n, convDim]. */
+    private NDArray convolveWindow(NDArray window) {
+        NDArray conv = window.mul(convWeight32().reshape(c.convDim(), c.convKernel())).sum(new int[] {2});
+        if (convBias != null) {
+            conv = conv.add(convBias32());
+        }
+        return silu(conv);
     }
 
     /** x [.., heads, headDim], and B, C expanded from groups to heads [.., heads, n]. */

@@ -19,6 +19,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -66,14 +67,16 @@ class HybridModelTest {
         }
     }
 
+    /** Decode on torch ops, and fused in Java over the pool's memory (the CPU path): both against the reference. */
     @ParameterizedTest
-    @ValueSource(strings = {"legacy", "modern"})
-    void chunkedPrefillAndDecodeCarryTheStateExactly(String name) throws IOException {
+    @CsvSource({"legacy, true", "legacy, false", "modern, true", "modern, false"})
+    void chunkedPrefillAndDecodeCarryTheStateExactly(String name, boolean fusedDecode) throws IOException {
         Golden g = Golden.read(GOLDEN.resolve(name));
         int[] tokens = g.tokens();
         try (LanguageModel lm = LanguageModel.load(GOLDEN.resolve(name));
                 PagedKvCache cache = lm.newKvCache(8, 4);
-                RecurrentStatePool states = lm.newStatePool(2)) {
+                RecurrentStatePool states = lm.newStatePool(2, fusedDecode)) {
+            assertEquals(fusedDecode, states.ssmMemory(0) != null);
             int baseline = lm.liveArrayCount();
             BlockTable table = cache.newBlockTable();
             assertTrue(table.reserve(tokens.length, cache.allocator()));

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.nuri.model.Mamba2Mixer;
 import ai.nuri.model.RecurrentKernel;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -25,7 +26,7 @@ public final class PooledRecurrence implements RecurrentKernel {
     private final NDArray restoreOrder;
 
     /** Decode rows of the step, the rows their states are read from, and the slots they are written to. */
-    private record Decode(NDArray rows, NDArray readRows, NDArray writeSlots) {}
+    private record Decode(NDArray rows, NDArray readRows, NDArray writeSlots, int[] read, int[] write) {}
 
     /** One sequence's prefill chunk: rows offset .. offset + length of the step. */
     private record Prefill(int offset, int length, boolean fresh, NDArray slot) {}
@@ -48,7 +49,9 @@ public final class PooledRecurrence implements RecurrentKernel {
         this.decode = decodeRows.isEmpty() ? null : new Decode(
                 manager.create(decodeRows.stream().mapToLong(r -> r[0]).toArray()),
                 manager.create(decodeRows.stream().mapToLong(r -> r[1]).toArray()),
-                manager.create(decodeRows.stream().mapToLong(r -> r[2]).toArray()));
+                manager.create(decodeRows.stream().mapToLong(r -> r[2]).toArray()),
+                decodeRows.stream().mapToInt(r -> (int) r[1]).toArray(),
+                decodeRows.stream().mapToInt(r -> (int) r[2]).toArray());
         offset = 0;
         for (SequenceChunk c : batch) {
             int n = c.tokens().length;
@@ -75,11 +78,18 @@ public final class PooledRecurrence implements RecurrentKernel {
         NDArray ssm = pool.ssmStates(layer);
         List<NDArray> outputs = new ArrayList<>();
         if (decode != null) {
-            Mamba2Mixer.Output out = mixer.step(xbc.get(decode.rows), dt.get(decode.rows),
-                    conv.get(decode.readRows), ssm.get(decode.readRows));
+            FloatBuffer memory = pool.ssmMemory(layer);
             NDIndex write = new NDIndex("{}", decode.writeSlots);
+            Mamba2Mixer.Output out;
+            if (memory != null) {
+                out = mixer.stepInPlace(xbc.get(decode.rows), dt.get(decode.rows), conv.get(decode.readRows), memory,
+                        decode.read, decode.write);
+            } else {
+                out = mixer.step(xbc.get(decode.rows), dt.get(decode.rows), conv.get(decode.readRows),
+                        ssm.get(decode.readRows));
+                ssm.set(write, out.ssmState());
+            }
             conv.set(write, out.convState());
-            ssm.set(write, out.ssmState());
             outputs.add(out.y());
         }
         for (Prefill p : prefills) {

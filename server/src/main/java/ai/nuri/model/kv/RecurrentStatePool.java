@@ -1,9 +1,13 @@
 package ai.nuri.model.kv;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 
 /**
  * The recurrent state of a hybrid model's Mamba layers, next to the paged KV cache: per layer one
@@ -11,15 +15,26 @@ import ai.djl.ndarray.types.Shape;
  * [slots + 1, heads, headDim, stateSize], FP32, allocated once. A running sequence holds one slot
  * for its whole life; its state has a fixed size whatever the context length. The extra last row
  * is never written and stays zero: a sequence at position 0 reads its initial state from it.
+ *
+ * <p>On the CPU the SSM tensors' memory is also handed out as {@link FloatBuffer}s (the same
+ * bytes, no copy), so that decode can update states in place in one fused pass.
  */
 public final class RecurrentStatePool implements AutoCloseable {
     private final NDManager manager;
     private final NDArray[] conv;
     private final NDArray[] ssm;
+    /** The SSM tensors' own memory, for fused in-place decode; null off the CPU or when not wanted. */
+    private final FloatBuffer[] ssmMemory;
     private final BlockAllocator slots;
     private final int numSlots;
 
     public RecurrentStatePool(NDManager parent, int layers, Shape convState, Shape ssmState, int numSlots) {
+        this(parent, layers, convState, ssmState, numSlots, parent.getDevice().equals(Device.cpu()));
+    }
+
+    /** With {@code fusedDecode} false, decode uses torch ops even on the CPU (to test one path against the other). */
+    public RecurrentStatePool(NDManager parent, int layers, Shape convState, Shape ssmState, int numSlots,
+            boolean fusedDecode) {
         if (numSlots <= 0) {
             throw new IllegalArgumentException("the state pool needs at least one slot");
         }
@@ -30,6 +45,12 @@ public final class RecurrentStatePool implements AutoCloseable {
         for (int i = 0; i < layers; i++) {
             conv[i] = manager.zeros(new Shape(numSlots + 1L).addAll(convState), DataType.FLOAT32);
             ssm[i] = manager.zeros(new Shape(numSlots + 1L).addAll(ssmState), DataType.FLOAT32);
+        }
+        boolean direct = fusedDecode && parent.getDevice().equals(Device.cpu()) && ssm.length > 0
+                && ssm[0] instanceof PtNDArray;
+        this.ssmMemory = direct ? new FloatBuffer[layers] : null;
+        for (int i = 0; direct && i < layers; i++) {
+            ssmMemory[i] = ((PtNDArray) ssm[i]).toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
         }
         this.slots = new BlockAllocator(numSlots);
     }
@@ -67,6 +88,11 @@ public final class RecurrentStatePool implements AutoCloseable {
 
     public NDArray ssmStates(int layer) {
         return ssm[layer];
+    }
+
+    /** The memory of {@link #ssmStates} as floats, shared, or null where decode must use torch ops. */
+    public FloatBuffer ssmMemory(int layer) {
+        return ssmMemory == null ? null : ssmMemory[layer];
     }
 
     /** Fraction of slots in use, 0..1. */
