@@ -20,6 +20,15 @@ public interface CausalLm extends AutoCloseable {
      */
     NDArray hiddenStates(NDArray tokens, NDArray positions, Kernels kernels);
 
+    /** [T] token ids to their [T, hidden] input embeddings. */
+    NDArray embed(NDArray tokens);
+
+    /**
+     * The forward pass from input embeddings, so that a multimodal model can put image features
+     * where its image tokens are before the decoder runs.
+     */
+    NDArray hiddenStatesFromEmbeddings(NDArray embedded, NDArray positions, Kernels kernels);
+
     /** [N, hidden] hidden states to [N, vocab] logits. */
     NDArray logits(NDArray hidden);
 

@@ -80,8 +80,19 @@ public final class DecoderModel implements CausalLm {
      * @return [T, hidden] final-normed hidden states
      */
     public NDArray hiddenStates(NDArray tokens, NDArray positions, AttentionKernel attention) {
+        return hiddenStatesFromEmbeddings(embed(tokens), positions, new Kernels(attention, RecurrentKernel.NONE));
+    }
+
+    @Override
+    public NDArray embed(NDArray tokens) {
+        return embeddings.get(tokens);
+    }
+
+    @Override
+    public NDArray hiddenStatesFromEmbeddings(NDArray embedded, NDArray positions, Kernels kernels) {
+        AttentionKernel attention = kernels.attention();
         RotaryEmbedding.Angles rope = rotary.angles(positions, dtype);
-        NDArray x = embeddings.get(tokens);
+        NDArray x = embedded;
         for (int i = 0; i < layers.size(); i++) {
             x = layers.get(i).forward(x, rope, attention, i);
         }

@@ -50,7 +50,17 @@ public final class HybridModel implements CausalLm {
 
     @Override
     public NDArray hiddenStates(NDArray tokens, NDArray positions, Kernels kernels) {
-        NDArray x = embeddings.get(tokens);
+        return hiddenStatesFromEmbeddings(embed(tokens), positions, kernels);
+    }
+
+    @Override
+    public NDArray embed(NDArray tokens) {
+        return embeddings.get(tokens);
+    }
+
+    @Override
+    public NDArray hiddenStatesFromEmbeddings(NDArray embedded, NDArray positions, Kernels kernels) {
+        NDArray x = embedded;
         for (Block b : blocks) {
             x = x.add(b.mixer.apply(b.norm.apply(x), kernels));
         }

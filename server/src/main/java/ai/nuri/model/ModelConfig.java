@@ -108,6 +108,27 @@ public record ModelConfig(
         }
     }
 
+    /**
+     * The {@code text_config} of a multimodal model: transformers names its type by
+     * {@code model_type} there, not by {@code architectures}.
+     */
+    public static ModelConfig parseText(JsonNode textConfig) {
+        if (textConfig.path("architectures").isArray() && !textConfig.path("architectures").isEmpty()) {
+            return parse(textConfig);
+        }
+        String type = textConfig.path("model_type").asText("llama");
+        String architecture = switch (type) {
+            case "llama", "mistral" -> "LlamaForCausalLM";
+            case "nemotron" -> "NemotronForCausalLM";
+            case "nemotron_h" -> HybridModel.ARCHITECTURE;
+            default -> throw new IllegalArgumentException("text_config model_type '" + type
+                    + "' is not supported (llama, nemotron, nemotron_h are)");
+        };
+        ObjectNode copy = textConfig.deepCopy();
+        copy.putArray("architectures").add(architecture);
+        return parse(copy);
+    }
+
     static ModelConfig parse(JsonNode root) {
         JsonNode archs = root.path("architectures");
         if (!archs.isArray() || archs.isEmpty()) {

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDArray;
 /** A linear layer in Hugging Face layout: weight [out, in], optional bias [out]; y = x W^T + b. */
 public record Projection(NDArray weight, NDArray bias) {
 
-    static Projection load(WeightSource w, String prefix, long in, long out, boolean hasBias) {
+    public static Projection load(WeightSource w, String prefix, long in, long out, boolean hasBias) {
         NDArray weight = w.tensor(prefix + ".weight", new ai.djl.ndarray.types.Shape(out, in), WeightSource.Init.NORMAL);
         NDArray bias = hasBias ? w.tensor(prefix + ".bias", new ai.djl.ndarray.types.Shape(out), WeightSource.Init.ZEROS) : null;
         return new Projection(weight, bias);

@@ -21,4 +21,22 @@ public interface WeightSource {
     default boolean contains(String name) {
         return false;
     }
+
+    /**
+     * This source seen through a renaming: a part asks for its tensors by its own names
+     * ({@code model.layers.0...}) and gets them from wherever a composite checkpoint keeps them
+     * ({@code language_model.model.layers.0...}).
+     */
+    default WeightSource renamed(java.util.function.UnaryOperator<String> rename) {
+        WeightSource outer = this;
+        return new WeightSource() {
+            public NDArray tensor(String name, Shape shape, Init init) {
+                return outer.tensor(rename.apply(name), shape, init);
+            }
+
+            public boolean contains(String name) {
+                return outer.contains(rename.apply(name));
+            }
+        };
+    }
 }
