@@ -10,6 +10,8 @@ import ai.nuri.model.kv.PagedKvCache;
 import ai.nuri.model.kv.PooledRecurrence;
 import ai.nuri.model.kv.RecurrentStatePool;
 import ai.nuri.model.kv.SequenceChunk;
+import ai.nuri.model.vision.LlavaConfig;
+import ai.nuri.model.vision.LlavaModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,12 +24,19 @@ public final class LanguageModel implements AutoCloseable {
     private final String id;
     private final Path folder;
     private final CausalLm decoder;
+    /** The vision tower and projector of an image+text model; null for a text model. */
+    private final LlavaModel vision;
     private final GenerationConfig generationConfig;
 
     public LanguageModel(String id, Path folder, CausalLm decoder, GenerationConfig generationConfig) {
+        this(id, folder, decoder, null, generationConfig);
+    }
+
+    private LanguageModel(String id, Path folder, CausalLm decoder, LlavaModel vision, GenerationConfig generationConfig) {
         this.id = id;
         this.folder = folder;
         this.decoder = decoder;
+        this.vision = vision;
         this.generationConfig = generationConfig;
     }
 
@@ -41,6 +50,17 @@ public final class LanguageModel implements AutoCloseable {
         }
         if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
             throw new IllegalArgumentException("dtype must be float32 or float16, not " + dtype);
+        }
+        if (LlavaConfig.ARCHITECTURE.equals(ModelConfig.readRoot(folder).path("architectures").path(0).asText())) {
+            NDManager manager = NDManager.newBaseManager(device);
+            try {
+                LlavaModel llava = LlavaModel.load(folder, manager, dtype);
+                return new LanguageModel(folder.getFileName().toString(), folder, llava.text(), llava,
+                        GenerationConfig.read(folder, llava.config().text()));
+            } catch (RuntimeException e) {
+                manager.close();
+                throw e;
+            }
         }
         ModelConfig config = ModelConfig.read(folder);
         try {
@@ -153,13 +173,90 @@ public final class LanguageModel implements AutoCloseable {
             }
             Kernels kernels = new Kernels(new PagedAttention(manager, cache, batch),
                     states == null ? RecurrentKernel.NONE : new PooledRecurrence(manager, states, batch));
-            NDArray hidden = decoder.hiddenStates(manager.create(tokens), manager.create(positions), kernels);
+            NDArray embedded = withImages(decoder.embed(manager.create(tokens)), batch, tokens);
+            NDArray hidden = decoder.hiddenStatesFromEmbeddings(embedded, manager.create(positions), kernels);
             NDArray logits = decoder.logits(hidden.get(manager.create(lastRows))).toType(DataType.FLOAT32, false);
             float[] flat = logits.toFloatArray();
             int vocab = decoder.config().vocabSize();
             float[][] out = new float[batch.size()][];
             for (int i = 0; i < out.length; i++) {
                 out[i] = java.util.Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
+            }
+            return out;
+        }
+    }
+
+    /** Puts each chunk's image features in place of its image tokens' embeddings. */
+    private NDArray withImages(NDArray embedded, List<SequenceChunk> batch, long[] tokens) {
+        if (vision == null) {
+            return embedded;
+        }
+        int hidden = decoder.config().hiddenSize();
+        int imageToken = vision.config().imageTokenIndex();
+        List<Long> rows = new java.util.ArrayList<>();
+        float[] values = new float[0];
+        int count = 0;
+        int offset = 0;
+        for (SequenceChunk c : batch) {
+            if (c.images() != null) {
+                int next = c.images().before();
+                for (int j = 0; j < c.tokens().length; j++) {
+                    if (c.tokens()[j] == imageToken) {
+                        rows.add((long) offset + j);
+                        if ((count + 1) * hidden > values.length) {
+                            values = java.util.Arrays.copyOf(values, Math.max(2 * values.length, (count + 1) * hidden));
+                        }
+                        System.arraycopy(c.images().features(), next++ * hidden, values, count++ * hidden, hidden);
+                    }
+                }
+            }
+            offset += c.tokens().length;
+        }
+        if (rows.isEmpty()) {
+            return embedded;
+        }
+        NDManager m = embedded.getManager();
+        NDArray features = m.create(java.util.Arrays.copyOf(values, count * hidden), new ai.djl.ndarray.types.Shape(count, hidden));
+        embedded.set(new ai.djl.ndarray.index.NDIndex("{}", m.create(rows.stream().mapToLong(Long::longValue).toArray())),
+                features.toType(embedded.getDataType(), false));
+        return embedded;
+    }
+
+    /** True for image+text models. */
+    public boolean acceptsImages() {
+        return vision != null;
+    }
+
+    /** The token that stands for one image feature row in a prompt; -1 for text models. */
+    public int imageTokenId() {
+        return vision == null ? -1 : vision.config().imageTokenIndex();
+    }
+
+    /** Image tokens (feature rows) per image; 0 for text models. */
+    public int imageTokensPerImage() {
+        return vision == null ? 0 : vision.config().imageTokens();
+    }
+
+    /**
+     * Encodes preprocessed images ([3 * height * width] each, channels first) as one batch:
+     * per image, its [imageTokensPerImage * hidden] feature rows for the decoder (FP32).
+     */
+    public float[][] encodeImages(List<float[]> pixels, int height, int width) {
+        if (vision == null) {
+            throw new IllegalStateException(id + " takes no images");
+        }
+        try (NDScope ignored = new NDScope()) {
+            NDManager m = decoder.manager();
+            float[] all = new float[pixels.size() * 3 * height * width];
+            for (int i = 0; i < pixels.size(); i++) {
+                System.arraycopy(pixels.get(i), 0, all, i * 3 * height * width, 3 * height * width);
+            }
+            NDArray batch = m.create(all, new ai.djl.ndarray.types.Shape(pixels.size(), 3, height, width));
+            float[] flat = vision.imageFeatures(batch).toType(DataType.FLOAT32, false).toFloatArray();
+            int per = flat.length / pixels.size();
+            float[][] out = new float[pixels.size()][];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = java.util.Arrays.copyOfRange(flat, i * per, (i + 1) * per);
             }
             return out;
         }

@@ -90,6 +90,19 @@ public record ModelConfig(
         return numHeads / numKvHeads;
     }
 
+    /** config.json as a tree (Infinity allowed), for loaders that look at it before choosing a config type. */
+    public static JsonNode readRoot(Path folder) {
+        Path file = folder.resolve("config.json");
+        if (!Files.isRegularFile(file)) {
+            throw new ModelLoadException(file + ": missing (a model folder needs config.json)");
+        }
+        try {
+            return JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new ModelLoadException(file + ": not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
     public static ModelConfig read(Path folder) {
         Path file = folder.resolve("config.json");
         if (!Files.isRegularFile(file)) {

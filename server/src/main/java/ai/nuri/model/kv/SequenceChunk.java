@@ -7,11 +7,23 @@ package ai.nuri.model.kv;
  * step is one token; a prefill chunk is many. Earlier positions must already be in the cache and,
  * for a hybrid model, folded into the state.
  */
-public record SequenceChunk(BlockTable blocks, int stateSlot, int[] tokens, int start) {
-    /** A chunk of a model without recurrent layers. */
+public record SequenceChunk(BlockTable blocks, int stateSlot, int[] tokens, int start, ImageRows images) {
+    /** A text chunk of a model without recurrent layers. */
     public SequenceChunk(BlockTable blocks, int[] tokens, int start) {
-        this(blocks, -1, tokens, start);
+        this(blocks, -1, tokens, start, null);
     }
+
+    /** A text chunk. */
+    public SequenceChunk(BlockTable blocks, int stateSlot, int[] tokens, int start) {
+        this(blocks, stateSlot, tokens, start, null);
+    }
+
+    /**
+     * The image features of a sequence with images ([image tokens, hidden], all of its images in
+     * prompt order), and how many of its image tokens come before this chunk: the chunk's image
+     * tokens take the rows from there on.
+     */
+    public record ImageRows(float[] features, int before) {}
 
     public SequenceChunk {
         if (tokens.length == 0) {

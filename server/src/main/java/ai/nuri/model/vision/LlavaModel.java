@@ -11,9 +11,6 @@ import ai.nuri.model.CheckpointWeights;
 import ai.nuri.model.ModelLoadException;
 import ai.nuri.model.Projection;
 import ai.nuri.model.WeightSource;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,10 +63,7 @@ public final class LlavaModel implements AutoCloseable {
         Path file = folder.resolve("config.json");
         LlavaConfig config;
         try {
-            JsonNode root = new ObjectMapper().readTree(file.toFile());
-            config = LlavaConfig.parse(root);
-        } catch (IOException e) {
-            throw new ModelLoadException(file + ": not valid JSON: " + e.getMessage(), e);
+            config = LlavaConfig.parse(ai.nuri.model.ModelConfig.readRoot(folder));
         } catch (IllegalArgumentException e) {
             throw new ModelLoadException(file + ": " + e.getMessage(), e);
         }

@@ -63,6 +63,53 @@ class LlavaModelTest {
         }
     }
 
+    /** The serving path: features encoded once, prefill in chunks that split the image's tokens, then decode. */
+    @ParameterizedTest
+    @CsvSource({"siglip-old", "clip-new"})
+    void servingForwardPutsImageRowsAcrossChunkBoundaries(String name) throws IOException {
+        Path folder = LLAVA.resolve(name);
+        JsonNode golden = new ObjectMapper().readTree(folder.resolve("golden.json").toFile());
+        try (ai.nuri.model.LanguageModel lm = ai.nuri.model.LanguageModel.load(folder);
+                ai.nuri.model.kv.PagedKvCache cache = lm.newKvCache(16, 4)) {
+            assertTrue(lm.acceptsImages());
+            byte[] bytes = Files.readAllBytes(LLAVA.resolve(golden.get("image").asText()));
+            ImagePreprocessor.Pixels px = ImagePreprocessor.read(folder.resolve("preprocessor_config.json"))
+                    .apply(new ImageDecoder(1 << 20).decode(bytes));
+            float[] features = lm.encodeImages(java.util.List.of(px.chw()), px.height(), px.width())[0];
+            assertEquals(lm.imageTokensPerImage() * lm.config().hiddenSize(), features.length);
+            int[] ids = new int[golden.get("input_ids").size()];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = golden.get("input_ids").get(i).asInt();
+            }
+            int baseline = lm.liveArrayCount();
+            ai.nuri.model.kv.BlockTable table = cache.newBlockTable();
+            assertTrue(table.reserve(ids.length, cache.allocator()));
+            // Chunks [0, 9) and [9, 18): the first ends inside the image's 16 tokens (positions 4..19).
+            int[][] chunks = {{0, 9}, {9, 18}};
+            float[] logits = null;
+            for (int[] c : chunks) {
+                int before = 0;
+                for (int i = 0; i < c[0]; i++) {
+                    before += ids[i] == lm.imageTokenId() ? 1 : 0;
+                }
+                logits = lm.forward(java.util.List.of(new ai.nuri.model.kv.SequenceChunk(table, -1,
+                        java.util.Arrays.copyOfRange(ids, c[0], c[1]), c[0],
+                        new ai.nuri.model.kv.SequenceChunk.ImageRows(features, before))), cache)[0];
+            }
+            assertClose(golden.get("logits").get(17), logits, 1e-3, name + " after chunked prefill");
+            for (int p = 18; p < ids.length; p++) { // 18 and 19 are still image tokens, one step each
+                int before = 0;
+                for (int i = 0; i < p; i++) {
+                    before += ids[i] == lm.imageTokenId() ? 1 : 0;
+                }
+                logits = lm.forward(java.util.List.of(new ai.nuri.model.kv.SequenceChunk(table, -1, new int[] {ids[p]}, p,
+                        new ai.nuri.model.kv.SequenceChunk.ImageRows(features, before))), cache)[0];
+                assertClose(golden.get("logits").get(p), logits, 1e-3, name + " decode at " + p);
+            }
+            assertEquals(baseline, lm.liveArrayCount());
+        }
+    }
+
     @Test
     void aPromptWhoseImageTokensDoNotMatchTheFeaturesIsRefused() {
         try (NDManager m = NDManager.newBaseManager();
