@@ -40,6 +40,7 @@ public final class Engine implements AutoCloseable {
     /** Submitted and not yet finished or dropped: what draining waits for. */
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Set<Integer> eosIds;
+    private final ImageEncodingCache encodings = new ImageEncodingCache(64);
     private final Thread thread;
     private volatile boolean draining;
     private volatile boolean closed;
@@ -83,6 +84,9 @@ public final class Engine implements AutoCloseable {
             observer.onRejected(EngineRejectedException.Reason.DRAINING);
             throw new EngineRejectedException(EngineRejectedException.Reason.DRAINING, "the server is shutting down");
         }
+        if (!request.images().isEmpty()) {
+            checkImages(request);
+        }
         if (request.prompt().length + 1 > config.maxModelLen()) {
             throw new IllegalArgumentException("the prompt has " + request.prompt().length
                     + " tokens; the maximum context length is " + config.maxModelLen());
@@ -93,10 +97,29 @@ public final class Engine implements AutoCloseable {
             throw new EngineRejectedException(EngineRejectedException.Reason.QUEUE_FULL, "too many requests are waiting");
         }
         Long seed = request.params().seed();
-        Sequence s = new Sequence(request, cache.newBlockTable(), tokenizer, seed != null ? seed : SEEDS.nextLong());
+        Sequence s = new Sequence(request, cache.newBlockTable(), tokenizer, seed != null ? seed : SEEDS.nextLong(),
+                model.imageTokenId(), model.imageTokensPerImage());
+        if (!request.images().isEmpty()) {
+            observer.onImages(request.images().size());
+        }
         inFlight.incrementAndGet();
         inbox.add(s);
         return s::cancel;
+    }
+
+    /** A request's images must suit the model and match its image tokens one for one. */
+    private void checkImages(EngineRequest request) {
+        if (!model.acceptsImages()) {
+            throw new IllegalArgumentException("model '" + model.id() + "' does not accept images");
+        }
+        int tokens = 0;
+        for (int t : request.prompt()) {
+            tokens += t == model.imageTokenId() ? 1 : 0;
+        }
+        if (tokens != request.images().size() * model.imageTokensPerImage()) {
+            throw new IllegalArgumentException("the prompt has " + tokens + " image tokens for " + request.images().size()
+                    + " images of " + model.imageTokensPerImage() + " tokens each");
+        }
     }
 
     private void loop() {
@@ -178,12 +201,15 @@ public final class Engine implements AutoCloseable {
         if (plan.isEmpty()) {
             return;
         }
+        encodeImages(plan);
         List<SequenceChunk> chunks = new ArrayList<>(plan.size());
         int tokens = 0;
         for (Scheduler.Scheduled sc : plan) {
             Sequence s = sc.sequence();
+            SequenceChunk.ImageRows images = s.hasImages() && s.computed < s.promptLength()
+                    ? new SequenceChunk.ImageRows(s.imageFeatures, s.imageTokensBefore(s.computed)) : null;
             chunks.add(new SequenceChunk(s.blocks, s.stateSlot, s.tokens(s.computed, s.computed + sc.tokens()),
-                    s.computed));
+                    s.computed, images));
             tokens += sc.tokens();
         }
         long t0 = System.nanoTime();
@@ -196,6 +222,67 @@ public final class Engine implements AutoCloseable {
             if (s.computed == s.length()) {
                 sampleAndEmit(s, logits[i]);
             }
+        }
+    }
+
+    /**
+     * Encodes the images of sequences about to prefill for the first time: cached encodings are
+     * reused, the rest go through the vision tower together, once per request (a preempted
+     * sequence keeps its features).
+     */
+    private void encodeImages(List<Scheduler.Scheduled> plan) {
+        List<EngineImage> missing = new ArrayList<>();
+        List<Sequence> waiting = new ArrayList<>();
+        int queried = 0;
+        for (Scheduler.Scheduled sc : plan) {
+            Sequence s = sc.sequence();
+            if (!s.hasImages() || s.imageFeatures != null) {
+                continue;
+            }
+            waiting.add(s);
+            for (EngineImage image : s.request.images()) {
+                queried++;
+                if (encodings.get(image.key()) == null && missing.stream().noneMatch(m -> m.key().equals(image.key()))) {
+                    missing.add(image);
+                }
+            }
+        }
+        if (waiting.isEmpty()) {
+            return;
+        }
+        observer.onImageCacheLookup(queried, queried - missing.size());
+        // One batch per image size (a model's preprocessor gives one size, so usually one batch).
+        java.util.Map<String, List<EngineImage>> bySize = new java.util.LinkedHashMap<>();
+        for (EngineImage image : missing) {
+            bySize.computeIfAbsent(image.height() + "x" + image.width(), k -> new ArrayList<>()).add(image);
+        }
+        for (List<EngineImage> group : bySize.values()) {
+            long t0 = System.nanoTime();
+            float[][] features = model.encodeImages(group.stream().map(EngineImage::pixels).toList(),
+                    group.get(0).height(), group.get(0).width());
+            observer.onImagesEncoded(group.size(), (System.nanoTime() - t0) / 1e9);
+            for (int i = 0; i < group.size(); i++) {
+                encodings.put(group.get(i).key(), features[i]);
+            }
+        }
+        for (Sequence s : waiting) {
+            List<float[]> parts = new ArrayList<>();
+            int total = 0;
+            for (EngineImage image : s.request.images()) {
+                float[] f = encodings.get(image.key());
+                if (f == null) { // evicted by this very step's images: encode it again, alone
+                    f = model.encodeImages(List.of(image.pixels()), image.height(), image.width())[0];
+                }
+                parts.add(f);
+                total += f.length;
+            }
+            float[] all = new float[total];
+            int at = 0;
+            for (float[] f : parts) {
+                System.arraycopy(f, 0, all, at, f.length);
+                at += f.length;
+            }
+            s.imageFeatures = all;
         }
     }
 

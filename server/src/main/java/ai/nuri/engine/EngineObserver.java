@@ -25,5 +25,14 @@ public interface EngineObserver {
     /** A sequence looked up {@code queriedTokens} tokens in the prefix cache and found the first {@code hitTokens}. */
     default void onPrefixCacheLookup(int queriedTokens, int hitTokens) {}
 
+    /** A request brought {@code images} images. */
+    default void onImages(int images) {}
+
+    /** {@code images} images went through the vision tower as one batch in {@code seconds}. */
+    default void onImagesEncoded(int images, double seconds) {}
+
+    /** {@code queried} images were looked up in the encoding cache and {@code hits} found. */
+    default void onImageCacheLookup(int queried, int hits) {}
+
     EngineObserver NONE = new EngineObserver() {};
 }

@@ -23,6 +23,11 @@ public final class Generator {
     public record Result(String text, int[] tokens, FinishReason finishReason, int promptTokens) {}
 
     public Result generate(int[] prompt, SamplingParams params, Consumer<String> onText) {
+        return generate(prompt, List.of(), params, onText);
+    }
+
+    /** With the prompt's images, in the order of their image tokens. */
+    public Result generate(int[] prompt, List<EngineImage> images, SamplingParams params, Consumer<String> onText) {
         CompletableFuture<Result> done = new CompletableFuture<>();
         StringBuilder text = new StringBuilder();
         int[][] tokens = {new int[16]};
@@ -51,7 +56,7 @@ public final class Generator {
             public void onAbort(String reason) {
                 done.completeExceptionally(new IllegalStateException("generation aborted: " + reason));
             }
-        }));
+        }, images));
         try {
             return done.join();
         } catch (CompletionException e) {

@@ -37,12 +37,26 @@ final class Sequence {
     /** Full blocks of this sequence registered in (or taken from) the prefix cache. */
     int registeredBlocks;
     private long[] blockHashes = new long[8];
+    /**
+     * What the prefix-cache hash sees at each prompt position: the token, or for an image token
+     * its image's content key and its row, so that two images never share cached blocks.
+     */
+    private final long[] hashKeys;
+    /** Image tokens of the prompt before each position (length promptLength + 1); null without images. */
+    private final int[] imageTokensBefore;
+    /** Every image's feature rows, in prompt order, once encoded; null before. */
+    float[] imageFeatures;
     private int hashedBlocks;
     long firstTokenNanos;
     long lastTokenNanos;
     private volatile boolean cancelled;
 
     Sequence(EngineRequest request, BlockTable blocks, Tokenizer tokenizer, long seed) {
+        this(request, blocks, tokenizer, seed, -1, 0);
+    }
+
+    /** With images: {@code imageToken} is the model's image token, {@code rowsPerImage} its tokens per image. */
+    Sequence(EngineRequest request, BlockTable blocks, Tokenizer tokenizer, long seed, int imageToken, int rowsPerImage) {
         this.request = request;
         this.arrivalNanos = System.nanoTime();
         this.blocks = blocks;
@@ -55,6 +69,31 @@ final class Sequence {
         for (int t : request.prompt()) {
             seen.set(t);
         }
+        this.hashKeys = new long[promptLength];
+        this.imageTokensBefore = request.images().isEmpty() ? null : new int[promptLength + 1];
+        int rows = 0;
+        for (int i = 0; i < promptLength; i++) {
+            int t = request.prompt()[i];
+            if (imageTokensBefore != null && t == imageToken) {
+                long image = request.images().get(rows / rowsPerImage).keyBits();
+                hashKeys[i] = image * 0x9E3779B97F4A7C15L + rows % rowsPerImage;
+                rows++;
+            } else {
+                hashKeys[i] = t;
+            }
+            if (imageTokensBefore != null) {
+                imageTokensBefore[i + 1] = rows;
+            }
+        }
+    }
+
+    boolean hasImages() {
+        return imageTokensBefore != null;
+    }
+
+    /** Image tokens before {@code position} (all of the prompt's past its end). */
+    int imageTokensBefore(int position) {
+        return imageTokensBefore[Math.min(position, promptLength)];
     }
 
     int length() {
@@ -100,7 +139,7 @@ final class Sequence {
             int b = hashedBlocks;
             long h = b == 0 ? 0x6E7572692D6B7621L : blockHashes[b - 1];
             for (int i = b * blockSize; i < (b + 1) * blockSize; i++) {
-                h = mix(h ^ tokens[i]);
+                h = mix(h ^ (i < promptLength ? hashKeys[i] : tokens[i]));
             }
             if (b == blockHashes.length) {
                 blockHashes = Arrays.copyOf(blockHashes, b * 2);

@@ -200,8 +200,10 @@ public final class LanguageModel implements AutoCloseable {
         for (SequenceChunk c : batch) {
             if (c.images() != null) {
                 int next = c.images().before();
+                int available = c.images().features().length / hidden;
                 for (int j = 0; j < c.tokens().length; j++) {
-                    if (c.tokens()[j] == imageToken) {
+                    // Past the prompt's images (an image token the model generated itself) the plain embedding stays.
+                    if (c.tokens()[j] == imageToken && next < available) {
                         rows.add((long) offset + j);
                         if ((count + 1) * hidden > values.length) {
                             values = java.util.Arrays.copyOf(values, Math.max(2 * values.length, (count + 1) * hidden));
