@@ -115,7 +115,7 @@ async function send() {
   if (!text || controller) return;
   clearError();
   const content = pendingImage
-    ? [{ type: 'text', text }, { type: 'image_url', image_url: { url: pendingImage } }]
+    ? [{ type: 'image_url', image_url: { url: pendingImage } }, { type: 'text', text }]
     : text;
   const userDiv = addMessage('user', escapeHtml(text));
   if (pendingImage) {

@@ -3,7 +3,10 @@ package ai.nuri.cli;
 import ai.nuri.engine.Engine;
 import ai.nuri.engine.EngineConfig;
 import ai.nuri.engine.EngineObserver;
+import ai.nuri.engine.EngineImage;
 import ai.nuri.engine.Generator;
+import ai.nuri.media.ImageDecoder;
+import ai.nuri.media.ImagePreprocessor;
 import ai.nuri.engine.SamplingParams;
 import ai.nuri.model.GenerationConfig;
 import ai.nuri.model.LanguageModel;
@@ -30,6 +33,10 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--system", description = "An optional system message.")
     String system;
+
+    @Option(names = "--image", description = "An image file (PNG, JPEG, GIF, BMP, WebP) placed before the prompt; repeatable."
+            + " Needs an image+text model such as model-store/nuri-ko-vision-mini.")
+    List<Path> images = new ArrayList<>();
 
     @Option(names = "--raw", description = "Feed the prompt as-is, without the chat template.")
     boolean raw;
@@ -77,7 +84,8 @@ final class GenerateCommand implements Callable<Integer> {
                 Tokenizer tokenizer = Tokenizer.load(folder)) {
             try (Engine engine = new Engine(lm, tokenizer, EngineConfig.singleStream(lm.config().maxPositionEmbeddings()),
                     EngineObserver.NONE)) {
-                int[] ids = promptTokens(tokenizer);
+                List<EngineImage> pictures = images(lm, folder);
+                int[] ids = expand(lm, promptTokens(tokenizer), pictures.size());
                 GenerationConfig gc = lm.generationConfig();
                 double t = temperature != null ? temperature
                         : Boolean.TRUE.equals(gc.doSample()) && gc.temperature() != null ? gc.temperature() : 0.0;
@@ -85,7 +93,7 @@ final class GenerateCommand implements Callable<Integer> {
                         stop, List.of(), false);
                 long start = System.nanoTime();
                 long[] firstToken = {0};
-                Generator.Result r = new Generator(engine).generate(ids, params, delta -> {
+                Generator.Result r = new Generator(engine).generate(ids, pictures, params, delta -> {
                     if (firstToken[0] == 0) {
                         firstToken[0] = System.nanoTime();
                     }
@@ -106,13 +114,56 @@ final class GenerateCommand implements Callable<Integer> {
 
     private int[] promptTokens(Tokenizer tokenizer) {
         if (raw || tokenizer.chatTemplate().isEmpty()) {
+            if (!images.isEmpty()) {
+                throw new IllegalArgumentException("--image needs the chat template (not --raw)");
+            }
             return tokenizer.encode(prompt);
         }
         List<ChatMessage> messages = new ArrayList<>();
         if (system != null) {
             messages.add(ChatMessage.system(system));
         }
-        messages.add(ChatMessage.user(prompt));
+        if (images.isEmpty()) {
+            messages.add(ChatMessage.user(prompt));
+        } else {
+            List<ChatMessage.Part> parts = new ArrayList<>();
+            images.forEach(i -> parts.add(ChatMessage.Part.IMAGE));
+            parts.add(new ChatMessage.Part(prompt));
+            messages.add(ChatMessage.withParts("user", parts));
+        }
         return tokenizer.encodeChat(messages);
+    }
+
+    /** The --image files, decoded and preprocessed as the server does it. */
+    private List<EngineImage> images(LanguageModel lm, Path folder) throws java.io.IOException {
+        if (images.isEmpty()) {
+            return List.of();
+        }
+        if (!lm.acceptsImages()) {
+            throw new IllegalArgumentException(folder + " is a text model; --image needs an image+text model");
+        }
+        ImagePreprocessor pre = ImagePreprocessor.read(folder.resolve("preprocessor_config.json"));
+        ImageDecoder decoder = new ImageDecoder(16_777_216L);
+        List<EngineImage> out = new ArrayList<>();
+        for (Path p : images) {
+            ImagePreprocessor.Pixels px = pre.apply(decoder.decode(java.nio.file.Files.readAllBytes(p)));
+            out.add(new EngineImage(px.chw(), px.height(), px.width()));
+        }
+        return out;
+    }
+
+    /** Each image's placeholder token becomes its feature rows. */
+    private static int[] expand(LanguageModel lm, int[] ids, int images) {
+        if (images == 0) {
+            return ids;
+        }
+        List<Integer> out = new ArrayList<>();
+        for (int t : ids) {
+            int copies = t == lm.imageTokenId() ? lm.imageTokensPerImage() : 1;
+            for (int k = 0; k < copies; k++) {
+                out.add(t);
+            }
+        }
+        return out.stream().mapToInt(Integer::intValue).toArray();
     }
 }

@@ -3,6 +3,7 @@ package ai.nuri.cli;
 import ai.djl.ndarray.types.DataType;
 import ai.nuri.engine.Engine;
 import ai.nuri.engine.EngineConfig;
+import ai.nuri.http.ImageInputs;
 import ai.nuri.http.ModelRegistry;
 import ai.nuri.http.NuriServer;
 import ai.nuri.http.ServedModel;
@@ -10,6 +11,7 @@ import ai.nuri.http.ServerConfig;
 import ai.nuri.metrics.ModelMetrics;
 import ai.nuri.metrics.NuriMetrics;
 import ai.nuri.model.LanguageModel;
+import ai.nuri.media.ImageSource;
 import ai.nuri.text.Tokenizer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -105,6 +107,18 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Serve /health, /ready and /metrics on this port instead of the main one; -1 keeps them there; NURI_MANAGEMENT_PORT (default: ${DEFAULT-VALUE}).")
     int managementPort;
 
+    @Option(names = "--max-images-per-request", defaultValue = "${env:NURI_MAX_IMAGES_PER_REQUEST:-4}",
+            description = "Most images in one chat request, else 400; NURI_MAX_IMAGES_PER_REQUEST (default: ${DEFAULT-VALUE}).")
+    int maxImagesPerRequest;
+
+    @Option(names = "--max-image-pixels", defaultValue = "${env:NURI_MAX_IMAGE_PIXELS:-16777216}",
+            description = "Largest image, width x height, read from its header before decoding, else 400; NURI_MAX_IMAGE_PIXELS (default: ${DEFAULT-VALUE}).")
+    long maxImagePixels;
+
+    @Option(names = "--allowed-media-domains", split = ",", defaultValue = "${env:NURI_ALLOWED_MEDIA_DOMAINS:-}",
+            description = "Hosts (and their subdomains) whose http(s) image URLs are fetched, comma-separated; others and file: are refused; NURI_ALLOWED_MEDIA_DOMAINS (default: none, data: URLs only).")
+    List<String> allowedMediaDomains = new ArrayList<>();
+
     @Option(names = "--request-timeout", defaultValue = "${env:NURI_REQUEST_TIMEOUT:-0}",
             description = "Seconds a generation may take before it is cancelled with 504; 0 is no limit; NURI_REQUEST_TIMEOUT (default: ${DEFAULT-VALUE}).")
     double requestTimeoutSeconds;
@@ -187,7 +201,15 @@ public final class ServeCommand implements Callable<Integer> {
                     + " snapshotted at block boundaries)%n", model.id(), c.hybrid().pattern(), stateSlots,
                     model.stateBytesPerSequence() / 1048576.0);
         }
-        return new ServedModel(model.id(), engine[0], modelMetrics, System.currentTimeMillis() / 1000);
+        ImageInputs images = null;
+        if (model.acceptsImages()) {
+            // Remote images: at most 20 MiB, 10 s, no redirects.
+            images = ImageInputs.of(folder, new ImageSource(allowedMediaDomains, 20L << 20, Duration.ofSeconds(10)),
+                    maxImagePixels, maxImagesPerRequest);
+            System.out.printf("%s: takes images (%d tokens each; up to %d per request, %,d pixels each)%n", model.id(),
+                    model.imageTokensPerImage(), maxImagesPerRequest, maxImagePixels);
+        }
+        return new ServedModel(model.id(), engine[0], modelMetrics, System.currentTimeMillis() / 1000, images);
     }
 
     private List<String> apiKeys() throws IOException {

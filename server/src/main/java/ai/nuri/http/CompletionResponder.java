@@ -66,7 +66,7 @@ final class CompletionResponder {
                     p = p.withSeed(p.seed() + i);
                 }
                 handles.add(engine.submit(new EngineRequest(id + "-" + i, request.prompt(), p, request.logprobs(),
-                        listener(i))));
+                        listener(i), request.images())));
             }
         } catch (EngineRejectedException e) {
             cancelAll();
@@ -206,6 +206,9 @@ final class CompletionResponder {
     private void writeChunk(int index, String text, boolean first, FinishReason finish, List<TokenLogprob> logprobs,
             List<Integer> tokenIds, int textOffset) {
         ObjectNode chunk = envelope(shape.chunkObject);
+        if (first && index == 0 && request.returnTokenIds()) {
+            putPromptTokenIds(chunk);
+        }
         ObjectNode choice = chunk.putArray("choices").addObject();
         choice.put("index", index);
         if (finish != null && shape == ResponseShape.CHAT) {
@@ -231,8 +234,19 @@ final class CompletionResponder {
         response.write("data: " + chunk + "\n\n");
     }
 
+    /** vLLM's {@code prompt_token_ids}: the prompt as the engine saw it, image tokens expanded. */
+    private void putPromptTokenIds(ObjectNode root) {
+        ArrayNode ids = root.putArray("prompt_token_ids");
+        for (int t : request.prompt()) {
+            ids.add(t);
+        }
+    }
+
     private String completeBody() {
         ObjectNode root = envelope(shape.object);
+        if (request.returnTokenIds()) {
+            putPromptTokenIds(root);
+        }
         ArrayNode array = root.putArray("choices");
         for (int i = 0; i < choices.length; i++) {
             Choice c = choices[i];

@@ -199,12 +199,11 @@ public final class NuriServer implements AutoCloseable {
         // still being parsed and tokenized, before the engine has seen them.
         activeRequests.incrementAndGet();
         ctx.addEndHandler(done -> activeRequests.decrementAndGet());
-        JsonNode body = jsonBodyOrAnswer(ctx);
-        if (body == null) {
-            return;
-        }
         Context context = Vertx.currentContext();
-        vertx.executeBlocking(() -> parser.apply(body, models), false).onComplete(result -> {
+        // Bodies may be megabytes of base64 images: JSON parsing, image decoding and preprocessing
+        // all run on a worker, so the event loop keeps streaming other requests' tokens.
+        io.vertx.core.buffer.Buffer raw = ctx.body() == null ? null : ctx.body().buffer();
+        vertx.executeBlocking(() -> parser.apply(parseJson(raw), models), false).onComplete(result -> {
             if (result.failed()) {
                 fail(ctx, result.cause());
                 return;
@@ -242,7 +241,10 @@ public final class NuriServer implements AutoCloseable {
             o.put("created", m.created());
             o.put("owned_by", "nuri");
             o.put("max_model_len", m.maxModelLen());
-            o.putArray("input_modalities").add("text"); // no vision architecture yet
+            ArrayNode modalities = o.putArray("input_modalities").add("text");
+            if (m.acceptsImages()) {
+                modalities.add("image");
+            }
             // vLLM-style extras: what serves it, and whether prompt prefixes are shared (never for hybrid models).
             o.put("architecture", m.engine().model().config().architecture());
             o.put("prefix_caching", m.engine().prefixCaching());
@@ -261,7 +263,11 @@ public final class NuriServer implements AutoCloseable {
     }
 
     private static JsonNode parseJson(RoutingContext ctx) {
-        String text = ctx.body() == null ? null : ctx.body().asString(StandardCharsets.UTF_8.name());
+        return parseJson(ctx.body() == null ? null : ctx.body().buffer());
+    }
+
+    private static JsonNode parseJson(io.vertx.core.buffer.Buffer raw) {
+        String text = raw == null ? null : raw.toString(StandardCharsets.UTF_8);
         if (text == null || text.isBlank()) {
             throw ApiException.badRequest("the request body is empty; it must be JSON", null);
         }

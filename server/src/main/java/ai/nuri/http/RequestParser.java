@@ -1,5 +1,6 @@
 package ai.nuri.http;
 
+import ai.nuri.engine.EngineImage;
 import ai.nuri.engine.SamplingParams;
 import ai.nuri.text.ChatMessage;
 import ai.nuri.text.ChatTemplate;
@@ -23,9 +24,9 @@ final class RequestParser {
 
     private static final Set<String> COMMON = Set.of("model", "max_tokens", "temperature", "top_p", "top_k", "min_p",
             "presence_penalty", "frequency_penalty", "repetition_penalty", "stop", "seed", "n", "stream",
-            "stream_options", "user", "logprobs", "ignore_eos", "stop_token_ids");
+            "stream_options", "user", "logprobs", "ignore_eos", "stop_token_ids", "return_token_ids");
     private static final Set<String> CHAT_ONLY = Set.of("messages", "max_completion_tokens", "top_logprobs");
-    private static final Set<String> COMPLETION_ONLY = Set.of("prompt", "return_token_ids");
+    private static final Set<String> COMPLETION_ONLY = Set.of("prompt");
 
     private RequestParser() {}
 
@@ -33,16 +34,13 @@ final class RequestParser {
         requireObject(body);
         rejectUnknown(body, CHAT_ONLY);
         ServedModel model = models.resolve(text(body, "model"));
-        List<ChatMessage> messages = messages(body.get("messages"));
+        List<ImageRef> imageUrls = new ArrayList<>();
+        List<ChatMessage> messages = messages(body.get("messages"), imageUrls);
         if (model.tokenizer().chatTemplate().isEmpty()) {
             throw ApiException.badRequest("model '" + model.id() + "' has no chat template; use /v1/completions", "messages");
         }
-        int[] prompt;
-        try {
-            prompt = model.tokenizer().encodeChat(messages);
-        } catch (ChatTemplate.TemplateException e) {
-            throw ApiException.badRequest(e.getMessage(), "messages");
-        }
+        List<EngineImage> images = images(model, imageUrls);
+        int[] prompt = chatPrompt(model, messages, images.size());
         int logprobs = -1;
         if (bool(body, "logprobs", false)) {
             logprobs = intIn(body, "top_logprobs", 0, 0, MAX_TOP_LOGPROBS);
@@ -55,7 +53,77 @@ final class RequestParser {
         } else if (present(body, "max_tokens")) {
             maxTokens = intIn(body, "max_tokens", 0, 1, Integer.MAX_VALUE);
         }
-        return build(body, model, prompt, maxTokens, logprobs, false);
+        GenerationRequest r = build(body, model, prompt, maxTokens, logprobs, bool(body, "return_token_ids", false));
+        return new GenerationRequest(r.model(), r.prompt(), r.sampling(), r.n(), r.stream(), r.includeUsage(),
+                r.logprobs(), r.returnTokenIds(), images);
+    }
+
+    /** Fetches, decodes and preprocesses a chat's images for its model: a 400 for anything wrong. */
+    private static List<EngineImage> images(ServedModel model, List<ImageRef> refs) {
+        if (refs.isEmpty()) {
+            return List.of();
+        }
+        if (!model.acceptsImages()) {
+            throw ApiException.badRequest("model '" + model.id() + "' does not accept images", refs.get(0).param());
+        }
+        if (refs.size() > model.images().maxImages()) {
+            throw ApiException.badRequest("the request has " + refs.size() + " images; the limit is "
+                    + model.images().maxImages() + " per request", "messages");
+        }
+        List<EngineImage> out = new ArrayList<>();
+        for (ImageRef ref : refs) {
+            out.add(model.images().load(ref.url(), ref.param()));
+        }
+        return out;
+    }
+
+    /** An image part's URL and where it was, for error messages. */
+    record ImageRef(String url, String param) {}
+
+    /**
+     * The chat rendered and tokenized, each image's one placeholder token expanded to the image's
+     * feature rows, as transformers' LLaVA processor expands it.
+     */
+    static int[] chatPrompt(ServedModel model, List<ChatMessage> messages, int images) {
+        int[] rendered;
+        try {
+            rendered = model.tokenizer().encodeChat(messages);
+        } catch (ChatTemplate.TemplateException e) {
+            throw ApiException.badRequest(e.getMessage(), "messages");
+        }
+        return expandImageTokens(model, rendered, images);
+    }
+
+    /** Each image's one placeholder token in {@code rendered} becomes as many tokens as the model has feature rows. */
+    static int[] expandImageTokens(ServedModel model, int[] rendered, int images) {
+        if (images == 0) {
+            return rendered;
+        }
+        if (!model.acceptsImages()) {
+            throw ApiException.badRequest("model '" + model.id() + "' does not accept images", "messages");
+        }
+        var lm = model.engine().model();
+        int imageToken = lm.imageTokenId();
+        int per = lm.imageTokensPerImage();
+        int found = 0;
+        for (int t : rendered) {
+            found += t == imageToken ? 1 : 0;
+        }
+        if (found != images) {
+            throw ApiException.badRequest("the chat template placed " + found + " image tokens for " + images
+                    + " images", "messages");
+        }
+        int[] out = new int[rendered.length + images * (per - 1)];
+        int at = 0;
+        for (int t : rendered) {
+            if (t == imageToken) {
+                java.util.Arrays.fill(out, at, at + per, imageToken);
+                at += per;
+            } else {
+                out[at++] = t;
+            }
+        }
+        return out;
     }
 
     static GenerationRequest completion(JsonNode body, ModelRegistry models) {
@@ -143,7 +211,8 @@ final class RequestParser {
         return new GenerationRequest(model, prompt, sampling, n, stream, includeUsage, logprobs, returnTokenIds);
     }
 
-    private static List<ChatMessage> messages(JsonNode node) {
+    /** Reads the messages; each image part's URL is added to {@code imageUrls}, in order. */
+    static List<ChatMessage> messages(JsonNode node, List<ImageRef> imageUrls) {
         if (node == null || node.isNull()) {
             throw ApiException.badRequest("'messages' is required", "messages");
         }
@@ -161,22 +230,23 @@ final class RequestParser {
             if (!m.path("role").isTextual() || !Set.of("system", "user", "assistant", "developer").contains(role)) {
                 throw ApiException.badRequest(where + ".role must be one of system, user, assistant", where + ".role");
             }
-            out.add(new ChatMessage(role.equals("developer") ? "system" : role, content(m.get("content"), where)));
+            out.add(content(role.equals("developer") ? "system" : role, m.get("content"), where, imageUrls));
         }
         return out;
     }
 
-    private static String content(JsonNode c, String where) {
+    private static ChatMessage content(String role, JsonNode c, String where, List<ImageRef> imageUrls) {
         if (c == null || c.isNull()) {
             throw ApiException.badRequest(where + ".content is required", where + ".content");
         }
         if (c.isTextual()) {
-            return c.asText();
+            return new ChatMessage(role, c.asText());
         }
         if (!c.isArray()) {
             throw ApiException.badRequest(where + ".content must be a string or a list of parts", where + ".content");
         }
-        StringBuilder sb = new StringBuilder();
+        List<ChatMessage.Part> parts = new ArrayList<>();
+        boolean images = false;
         for (int j = 0; j < c.size(); j++) {
             JsonNode part = c.get(j);
             String type = part.path("type").asText("");
@@ -185,14 +255,31 @@ final class RequestParser {
                     if (!part.path("text").isTextual()) {
                         throw ApiException.badRequest(where + ".content[" + j + "].text must be a string", where + ".content");
                     }
-                    sb.append(part.get("text").asText());
+                    parts.add(new ChatMessage.Part(part.get("text").asText()));
                 }
-                case "image_url" -> throw ApiException.badRequest("this model does not accept images", where + ".content");
+                case "image_url" -> {
+                    JsonNode url = part.path("image_url").isTextual() ? part.get("image_url") : part.path("image_url").path("url");
+                    if (!url.isTextual()) {
+                        throw ApiException.badRequest(where + ".content[" + j + "].image_url.url must be a string",
+                                where + ".content");
+                    }
+                    if (!role.equals("user")) {
+                        throw ApiException.badRequest(where + ": only user messages may carry images", where + ".content");
+                    }
+                    imageUrls.add(new ImageRef(url.asText(), where + ".content"));
+                    parts.add(ChatMessage.Part.IMAGE);
+                    images = true;
+                }
                 default -> throw ApiException.badRequest(where + ".content[" + j + "] has unknown type '" + type + "'",
                         where + ".content");
             }
         }
-        return sb.toString();
+        if (images) {
+            return ChatMessage.withParts(role, parts);
+        }
+        StringBuilder sb = new StringBuilder();
+        parts.forEach(p -> sb.append(p.text()));
+        return new ChatMessage(role, sb.toString());
     }
 
     private static void requireObject(JsonNode body) {

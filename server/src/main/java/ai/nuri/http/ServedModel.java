@@ -4,8 +4,19 @@ import ai.nuri.engine.Engine;
 import ai.nuri.metrics.ModelMetrics;
 import ai.nuri.text.Tokenizer;
 
-/** A model as the HTTP layer sees it: its id, its engine, its tokenizer and its meters. */
-public record ServedModel(String id, Engine engine, ModelMetrics metrics, long created) {
+/**
+ * A model as the HTTP layer sees it: its id, its engine, its tokenizer, its meters and, for an
+ * image+text model, how it takes images (null for a text model).
+ */
+public record ServedModel(String id, Engine engine, ModelMetrics metrics, long created, ImageInputs images) {
+    public ServedModel(String id, Engine engine, ModelMetrics metrics, long created) {
+        this(id, engine, metrics, created, null);
+    }
+
+    public boolean acceptsImages() {
+        return images != null;
+    }
+
     public Tokenizer tokenizer() {
         return engine.tokenizer();
     }

@@ -16,28 +16,24 @@ final class Tokenize {
             throw ApiException.badRequest("the request body must be a JSON object", null);
         }
         ServedModel model = models.resolve(body.path("model").isTextual() ? body.get("model").asText() : null);
-        String text;
+        int[] ids;
         if (body.path("prompt").isTextual()) {
-            text = body.get("prompt").asText();
+            ids = model.tokenizer().encode(body.get("prompt").asText());
         } else if (body.path("messages").isArray()) {
-            List<ChatMessage> messages = new ArrayList<>();
-            for (JsonNode m : body.get("messages")) {
-                if (!m.path("role").isTextual() || !m.path("content").isTextual()) {
-                    throw ApiException.badRequest("each message needs a string role and content", "messages");
-                }
-                messages.add(new ChatMessage(m.get("role").asText(), m.get("content").asText()));
-            }
+            // As chat completions sees them: image parts counted (not fetched), each expanded to its tokens.
+            List<RequestParser.ImageRef> imageUrls = new ArrayList<>();
+            List<ChatMessage> messages = RequestParser.messages(body.get("messages"), imageUrls);
             ChatTemplate template = model.tokenizer().chatTemplate()
                     .orElseThrow(() -> ApiException.badRequest("model has no chat template", "messages"));
             try {
-                text = template.render(messages, body.path("add_generation_prompt").asBoolean(true));
+                ids = model.tokenizer().encode(template.render(messages, body.path("add_generation_prompt").asBoolean(true)));
             } catch (ChatTemplate.TemplateException e) {
                 throw ApiException.badRequest(e.getMessage(), "messages");
             }
+            ids = RequestParser.expandImageTokens(model, ids, imageUrls.size());
         } else {
             throw ApiException.badRequest("'prompt' (a string) or 'messages' is required", "prompt");
         }
-        int[] ids = model.tokenizer().encode(text);
         ObjectNode out = ResponseShape.JSON.createObjectNode();
         var tokens = out.putArray("tokens");
         for (int id : ids) {

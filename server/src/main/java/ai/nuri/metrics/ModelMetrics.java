@@ -47,6 +47,10 @@ public final class ModelMetrics implements EngineObserver {
     private final Counter preemptions;
     private final Counter prefixCacheQueries;
     private final Counter prefixCacheHits;
+    private final Counter images;
+    private final Counter mmCacheQueries;
+    private final Counter mmCacheHits;
+    private final Timer visionEncode;
 
     ModelMetrics(MeterRegistry registry, String model, DoubleSupplier running, DoubleSupplier waiting,
             DoubleSupplier kvCacheUsage, DoubleSupplier stateUsage) {
@@ -67,7 +71,10 @@ public final class ModelMetrics implements EngineObserver {
         preemptions = counter("nuri.num.preemptions", "Sequences preempted when the KV cache ran out");
         prefixCacheQueries = counter("nuri.prefix.cache.queries", "Tokens looked up in the prefix cache at admission");
         prefixCacheHits = counter("nuri.prefix.cache.hits", "Tokens whose KV blocks came from the prefix cache");
-        counter("nuri.images", "Images received (no vision model yet: stays 0)");
+        images = counter("nuri.images", "Images received in requests");
+        mmCacheQueries = counter("nuri.mm.cache.queries", "Images looked up in the image-encoding cache");
+        mmCacheHits = counter("nuri.mm.cache.hits", "Images whose encoding came from the cache");
+        visionEncode = timer("nuri.vision.encode", "Time the vision tower took for one batch of images", REQUEST_SECONDS);
         // Every labelled series exists from the start at 0, so rates and ratios have data before
         // the first failure.
         for (FinishReason r : FinishReason.values()) {
@@ -183,5 +190,21 @@ public final class ModelMetrics implements EngineObserver {
     public void onPrefixCacheLookup(int queriedTokens, int hitTokens) {
         prefixCacheQueries.increment(queriedTokens);
         prefixCacheHits.increment(hitTokens);
+    }
+
+    @Override
+    public void onImages(int count) {
+        images.increment(count);
+    }
+
+    @Override
+    public void onImagesEncoded(int count, double seconds) {
+        visionEncode.record(Duration.ofNanos((long) (seconds * 1e9)));
+    }
+
+    @Override
+    public void onImageCacheLookup(int queried, int hits) {
+        mmCacheQueries.increment(queried);
+        mmCacheHits.increment(hits);
     }
 }

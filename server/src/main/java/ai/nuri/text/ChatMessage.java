@@ -1,7 +1,31 @@
 package ai.nuri.text;
 
-/** One turn of a conversation: role ("system", "user" or "assistant") and its text. */
-public record ChatMessage(String role, String content) {
+import java.util.List;
+
+/**
+ * One turn of a conversation: role ("system", "user" or "assistant") and its text. A turn with
+ * images has {@code parts}, text and image placeholders in order, which the chat template sees
+ * as transformers passes them ({@code {"type": "text", "text": ...}}, {@code {"type": "image"}});
+ * {@code content} is then the text parts joined.
+ */
+public record ChatMessage(String role, String content, List<Part> parts) {
+    /** A text part, or an image ({@code text} null). */
+    public record Part(String text) {
+        public static final Part IMAGE = new Part(null);
+
+        public boolean isImage() {
+            return text == null;
+        }
+    }
+
+    public ChatMessage {
+        parts = parts == null ? null : List.copyOf(parts);
+    }
+
+    public ChatMessage(String role, String content) {
+        this(role, content, null);
+    }
+
     public static ChatMessage system(String content) {
         return new ChatMessage("system", content);
     }
@@ -12,5 +36,16 @@ public record ChatMessage(String role, String content) {
 
     public static ChatMessage assistant(String content) {
         return new ChatMessage("assistant", content);
+    }
+
+    /** A message of text and images; {@code content} is its text. */
+    public static ChatMessage withParts(String role, List<Part> parts) {
+        StringBuilder text = new StringBuilder();
+        parts.stream().filter(p -> !p.isImage()).forEach(p -> text.append(p.text()));
+        return new ChatMessage(role, text.toString(), parts);
+    }
+
+    public long images() {
+        return parts == null ? 0 : parts.stream().filter(Part::isImage).count();
     }
 }

@@ -90,7 +90,20 @@ public final class ChatTemplate {
         for (ChatMessage m : messages) {
             Map<String, Object> map = new LinkedHashMap<>();
             map.put("role", m.role());
-            map.put("content", m.content());
+            if (m.parts() == null) {
+                map.put("content", m.content());
+            } else {
+                List<Map<String, Object>> parts = new ArrayList<>();
+                for (ChatMessage.Part part : m.parts()) {
+                    Map<String, Object> p = new LinkedHashMap<>();
+                    p.put("type", part.isImage() ? "image" : "text");
+                    if (!part.isImage()) {
+                        p.put("text", part.text());
+                    }
+                    parts.add(p);
+                }
+                map.put("content", parts);
+            }
             list.add(map);
         }
         Map<String, Object> context = new HashMap<>(extra);

@@ -46,7 +46,10 @@ final class TestServer implements AutoCloseable {
         ModelMetrics mm = metrics.forModel(model.id(), () -> e[0].runningCount(), () -> e[0].waitingCount(),
                 () -> e[0].kvCacheUsage(), () -> e[0].stateUsage());
         engine = e[0] = new Engine(model, tokenizer, engineConfig, stepDelayMillis > 0 ? new SlowSteps(mm, stepDelayMillis) : mm);
-        server = new NuriServer(serverConfig, new ModelRegistry(List.of(new ServedModel(model.id(), engine, mm, 1L))), metrics);
+        ImageInputs images = model.acceptsImages() ? ImageInputs.of(folder,
+                new ai.nuri.media.ImageSource(List.of(), 20L << 20, Duration.ofSeconds(5)), 16_777_216L, 4) : null;
+        server = new NuriServer(serverConfig,
+                new ModelRegistry(List.of(new ServedModel(model.id(), engine, mm, 1L, images))), metrics);
         port = server.start().await();
     }
 
@@ -137,6 +140,21 @@ final class TestServer implements AutoCloseable {
         @Override
         public void onPreemption() {
             meters.onPreemption();
+        }
+
+        @Override
+        public void onImages(int images) {
+            meters.onImages(images);
+        }
+
+        @Override
+        public void onImagesEncoded(int images, double seconds) {
+            meters.onImagesEncoded(images, seconds);
+        }
+
+        @Override
+        public void onImageCacheLookup(int queried, int hits) {
+            meters.onImageCacheLookup(queried, hits);
         }
     }
 

@@ -81,6 +81,31 @@ class WebChatPageTest {
         Files.copy(shot.toPath(), SCREENSHOTS.resolve(name), StandardCopyOption.REPLACE_EXISTING);
     }
 
+    /** The demo vision model: a picture attached through the file picker, its thumbnail, the Korean answer about it. */
+    @Test
+    void aPictureAttachedInThePageIsAnsweredInKorean() throws Exception {
+        ai.nuri.model.train.ShapeScenes.Scene scene = new ai.nuri.model.train.ShapeScenes().scene(VisionServingTest.UNSEEN);
+        Path picture = Files.createTempFile("nuri-scene", ".png");
+        String url = VisionServingTest.dataUrl(scene);
+        Files.write(picture, java.util.Base64.getDecoder().decode(url.substring(url.indexOf(',') + 1)));
+        try (TestServer s = new TestServer(VisionServingTest.VISION, new EngineConfig(8, 1024, 256, 16, 16, 256),
+                TestServer.config(List.of(), 0), 0)) {
+            open(s);
+            assertEquals("nuri-ko-vision-mini", browser.findElement(By.id("model")).getAttribute("value"));
+            browser.findElement(By.id("image")).sendKeys(picture.toAbsolutePath().toString());
+            waitUpTo(10).until(d -> d.findElement(By.id("attachment")).isDisplayed());
+            ask(scene.question());
+            waitUpTo(30).until(d -> !d.findElements(By.cssSelector(".message.assistant .stats")).isEmpty());
+            assertEquals(scene.answer(), lastAnswer());
+            WebElement thumbnail = browser.findElement(By.cssSelector(".message.user img"));
+            assertTrue(thumbnail.getAttribute("src").startsWith("data:image/png;base64,"), "the thumbnail is the picture sent");
+            assertFalse(browser.findElement(By.id("error")).isDisplayed());
+            screenshot("chat-image.png");
+        } finally {
+            Files.deleteIfExists(picture);
+        }
+    }
+
     @Test
     void aQuestionStreamsItsAnswerIntoThePageWithStats() throws Exception {
         try (TestServer s = new TestServer(new EngineConfig(8, 512, 256, 16, 16, 512), TestServer.config(List.of(), 0), 25)) {

@@ -19,7 +19,9 @@ final class Activations {
         return switch (name) {
             case "gelu" -> Activation.gelu(x); // the exact erf form, as torch's default
             case "gelu_pytorch_tanh", "gelu_new" -> {
-                NDArray inner = x.add(x.pow(3).mul(0.044715f)).mul((float) Math.sqrt(2 / Math.PI));
+                // tanh is flat beyond ±20: clipping there changes no value, and keeps the gradient of a huge
+                // activation at 0 rather than 0 × infinity (NaN) when training.
+                NDArray inner = x.add(x.pow(3).mul(0.044715f)).mul((float) Math.sqrt(2 / Math.PI)).clip(-20f, 20f);
                 yield x.mul(inner.tanh().add(1f)).mul(0.5f);
             }
             case "quick_gelu" -> x.mul(Activation.sigmoid(x.mul(1.702f)));

@@ -22,6 +22,33 @@ public record LlavaConfig(ModelConfig text, VisionConfig vision, int imageTokenI
         return vision.hiddenSize() * featureLayers.length;
     }
 
+    /** The config.json a Hugging Face loader would accept for this model. */
+    public com.fasterxml.jackson.databind.node.ObjectNode toJson() {
+        var o = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+        o.putArray("architectures").add(ARCHITECTURE);
+        o.put("model_type", "llava");
+        var textJson = text.toJson();
+        textJson.remove("architectures");
+        o.set("text_config", textJson);
+        o.set("vision_config", vision.toJson());
+        o.put("image_token_index", imageTokenIndex);
+        o.put("image_seq_length", imageTokens());
+        if (featureLayers.length == 1) {
+            o.put("vision_feature_layer", featureLayers[0]);
+        } else {
+            var a = o.putArray("vision_feature_layer");
+            for (int l : featureLayers) {
+                a.add(l);
+            }
+        }
+        o.put("vision_feature_select_strategy", dropClassToken ? "default" : "full");
+        o.put("projector_hidden_act", projectorActivation);
+        o.put("multimodal_projector_bias", projectorBias);
+        o.put("tie_word_embeddings", text.tieWordEmbeddings());
+        o.put("torch_dtype", "float32");
+        return o;
+    }
+
     public static LlavaConfig parse(JsonNode root) {
         JsonNode text = root.path("text_config");
         if (!text.isObject()) {

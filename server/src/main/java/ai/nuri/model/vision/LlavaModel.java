@@ -90,6 +90,27 @@ public final class LlavaModel implements AutoCloseable {
     }
 
     /**
+     * As {@link #embedWithImages}, differentiably (for training): the rows are gathered from the
+     * token embeddings and the features rather than written in place.
+     *
+     * @param tokens   [B * L] token ids, right-padded sequences
+     * @param features [B * imageTokens, textHidden], each sequence's image rows in order
+     */
+    public NDArray embedForTraining(long[] tokens, NDArray features) {
+        NDManager m = features.getManager();
+        NDArray text = this.text.embed(m.create(tokens));
+        long[] rows = new long[tokens.length];
+        int image = 0;
+        for (int i = 0; i < tokens.length; i++) {
+            rows[i] = tokens[i] == config.imageTokenIndex() ? tokens.length + image++ : i;
+        }
+        if (image != features.getShape().get(0)) {
+            throw new IllegalArgumentException(image + " image tokens for " + features.getShape().get(0) + " feature rows");
+        }
+        return text.concat(features.toType(text.getDataType(), false), 0).get(m.create(rows));
+    }
+
+    /**
      * The decoder's input embeddings for {@code tokens}, the image tokens' rows replaced by
      * {@code features} ([n, textHidden], images in prompt order).
      */

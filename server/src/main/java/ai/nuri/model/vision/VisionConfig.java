@@ -25,6 +25,25 @@ public record VisionConfig(Kind kind, int hiddenSize, int intermediateSize, int 
         return patchesPerSide() * patchesPerSide() + (kind == Kind.CLIP ? 1 : 0);
     }
 
+    /** The vision_config a Hugging Face loader would accept. */
+    public com.fasterxml.jackson.databind.node.ObjectNode toJson() {
+        var o = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+        o.put("model_type", kind == Kind.CLIP ? "clip_vision_model" : "siglip_vision_model");
+        o.put("hidden_size", hiddenSize);
+        o.put("intermediate_size", intermediateSize);
+        o.put("num_hidden_layers", layers);
+        o.put("num_attention_heads", heads);
+        o.put("image_size", imageSize);
+        o.put("patch_size", patchSize);
+        o.put("num_channels", channels);
+        o.put("hidden_act", activation);
+        o.put("layer_norm_eps", eps);
+        if (kind == Kind.SIGLIP) {
+            o.put("vision_use_head", false);
+        }
+        return o;
+    }
+
     static VisionConfig parse(JsonNode v) {
         String type = v.path("model_type").asText("clip_vision_model");
         Kind kind = switch (type) {

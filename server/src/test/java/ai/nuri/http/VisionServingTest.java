@@ -1,0 +1,169 @@
+package ai.nuri.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.nuri.engine.EngineConfig;
+import ai.nuri.model.train.ShapeScenes;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionContentPart;
+import com.openai.models.chat.completions.ChatCompletionContentPartImage;
+import com.openai.models.chat.completions.ChatCompletionContentPartText;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Chat about images over HTTP with the bundled demo vision model: the official OpenAI SDK as the
+ * client, pictures from seeds its training never saw, and every kind of bad image refused with a
+ * 400 that says what is wrong, while the server keeps serving.
+ */
+class VisionServingTest {
+    static final Path VISION = Path.of(System.getProperty("nuri.modelStore", "../model-store")).resolve("nuri-ko-vision-mini");
+    static final long UNSEEN = 9_000_000_000L; // the model card's evaluation seeds: training never drew these
+    static TestServer server;
+    static OpenAIClient client;
+    static final ShapeScenes SCENES = new ShapeScenes();
+
+    @BeforeAll
+    static void start() throws Exception {
+        server = new TestServer(VISION, new EngineConfig(16, 1024, 512, 16, 64, 256, true),
+                new ServerConfig("127.0.0.1", 0, List.of(), 8 << 20, 0, List.of(), Duration.ofSeconds(20), Duration.ZERO), 0);
+        client = OpenAIOkHttpClient.builder().baseUrl(server.url("/v1")).apiKey("x").build();
+    }
+
+    @AfterAll
+    static void stop() {
+        client.close();
+        server.close();
+    }
+
+    static String dataUrl(ShapeScenes.Scene s) throws Exception {
+        BufferedImage img = new BufferedImage(s.image().width(), s.image().height(), BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < img.getHeight(); y++) {
+            for (int x = 0; x < img.getWidth(); x++) {
+                img.setRGB(x, y, (s.image().sample(x, y, 0) << 16) | (s.image().sample(x, y, 1) << 8) | s.image().sample(x, y, 2));
+            }
+        }
+        ByteArrayOutputStream png = new ByteArrayOutputStream();
+        ImageIO.write(img, "png", png);
+        return "data:image/png;base64," + Base64.getEncoder().encodeToString(png.toByteArray());
+    }
+
+    static ChatCompletionCreateParams ask(ShapeScenes.Scene s) throws Exception {
+        return ChatCompletionCreateParams.builder().model("nuri-ko-vision-mini").temperature(0.0)
+                .addUserMessageOfArrayOfContentParts(List.of(
+                        ChatCompletionContentPart.ofImageUrl(ChatCompletionContentPartImage.builder()
+                                .imageUrl(ChatCompletionContentPartImage.ImageUrl.builder().url(dataUrl(s)).build()).build()),
+                        ChatCompletionContentPart.ofText(ChatCompletionContentPartText.builder().text(s.question()).build())))
+                .build();
+    }
+
+    @Test
+    void theSdkGetsTheKoreanAnswerAboutAnUnseenPictureStreamedAndNot() throws Exception {
+        int right = 0;
+        List<String> wrong = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            ShapeScenes.Scene s = SCENES.scene(UNSEEN + i);
+            ChatCompletion c = client.chat().completions().create(ask(s));
+            String answer = c.choices().get(0).message().content().orElseThrow();
+            if (answer.equals(s.answer())) {
+                right++;
+            } else {
+                wrong.add(s.question() + " → " + answer + " (right: " + s.answer() + ")");
+            }
+            if (i < 2) {
+                StringBuilder streamed = new StringBuilder();
+                try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(ask(s))) {
+                    stream.stream().forEach(ch -> ch.choices().forEach(x -> x.delta().content().ifPresent(streamed::append)));
+                }
+                assertEquals(answer, streamed.toString(), "the stream adds up to the same answer");
+            }
+        }
+        assertTrue(right >= 9, right + "/10 right; wrong: " + wrong);
+        assertTrue(server.metric("nuri_images_total") >= 12);
+        assertTrue(server.metric("nuri_mm_cache_hits_total") >= 2, "the streamed repeats reused their encodings");
+    }
+
+    @Test
+    void modelsSayItTakesImagesAndTokenIdsShowTheExpandedPrompt() throws Exception {
+        JsonNode models = new ObjectMapper().readTree(server.get("/v1/models").body());
+        assertEquals("[\"text\",\"image\"]", models.get("data").get(0).get("input_modalities").toString());
+        ShapeScenes.Scene s = SCENES.scene(UNSEEN + 3);
+        String body = "{\"model\":\"nuri-ko-vision-mini\",\"return_token_ids\":true,\"temperature\":0,\"messages\":[{\"role\":\"user\","
+                + "\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"" + dataUrl(s) + "\",\"detail\":\"low\"}},"
+                + "{\"type\":\"text\",\"text\":\"" + s.question() + "\"}]}]}";
+        JsonNode r = new ObjectMapper().readTree(server.post("/v1/chat/completions", body).body());
+        JsonNode prompt = r.get("prompt_token_ids");
+        int image = server.model.imageTokenId();
+        int images = 0;
+        for (JsonNode t : prompt) {
+            images += t.asInt() == image ? 1 : 0;
+        }
+        assertEquals(server.model.imageTokensPerImage(), images, "the one image placeholder became every feature row");
+        assertEquals(r.get("usage").get("prompt_tokens").asInt(), prompt.size());
+        assertTrue(r.get("choices").get(0).get("token_ids").size() > 0);
+        String tokenize = "{\"model\":\"nuri-ko-vision-mini\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
+                + "\"image_url\":{\"url\":\"data:image/png;base64,AA==\"}},{\"type\":\"text\",\"text\":\"" + s.question() + "\"}]}]}";
+        JsonNode t = new ObjectMapper().readTree(server.post("/tokenize", tokenize).body());
+        assertEquals(prompt.size(), t.get("count").asInt(), "/tokenize counts the prompt as the engine sees it");
+    }
+
+    record Bad(String what, String url, String message) {}
+
+    @Test
+    void badImagesAreRefusedWithTheReasonAndTheServerKeepsServing() throws Exception {
+        String garbage = "data:image/png;base64," + Base64.getEncoder().encodeToString("definitely not a picture".getBytes());
+        String truncated = dataUrl(SCENES.scene(UNSEEN)).substring(0, 200);
+        String bomb = "data:image/png;base64," + Base64.getEncoder().encodeToString(
+                Files.readAllBytes(Path.of("src/test/resources/llava/images/big.png")));
+        List<Bad> table = List.of(
+                new Bad("undecodable bytes", garbage, "not in a supported format"),
+                new Bad("bad base64", "data:image/png;base64,@@@not*base64", "base64 is invalid"),
+                new Bad("a cut-off image", truncated, "could not be decoded"),
+                new Bad("not an image type", "data:text/plain;base64,aGVsbG8=", "not an image"),
+                new Bad("too many pixels (read from the header)", bomb, "limit is 16777216"),
+                new Bad("a remote URL not allowed", "http://images.example.com/cat.png", "--allowed-media-domains"),
+                new Bad("file: is never read", "file:///etc/passwd", "'file:' is not accepted"));
+        for (Bad b : table) {
+            String body = "{\"model\":\"nuri-ko-vision-mini\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
+                    + "\"image_url\":{\"url\":\"" + b.url() + "\"}},{\"type\":\"text\",\"text\":\"무엇이 있나요?\"}]}]}";
+            HttpResponse<String> r = server.post("/v1/chat/completions", body);
+            assertEquals(400, r.statusCode(), b.what() + ": " + r.body());
+            JsonNode error = new ObjectMapper().readTree(r.body()).get("error");
+            assertTrue(error.get("message").asText().contains(b.message()), b.what() + ": " + error);
+            assertEquals("messages[0].content", error.get("param").asText(), b.what());
+        }
+        StringBuilder five = new StringBuilder();
+        String one = dataUrl(SCENES.scene(UNSEEN + 1));
+        for (int i = 0; i < 5; i++) {
+            five.append("{\"type\":\"image_url\",\"image_url\":{\"url\":\"").append(one).append("\"}},");
+        }
+        HttpResponse<String> r = server.post("/v1/chat/completions", "{\"model\":\"nuri-ko-vision-mini\",\"messages\":[{\"role\":"
+                + "\"user\",\"content\":[" + five + "{\"type\":\"text\",\"text\":\"?\"}]}]}");
+        assertEquals(400, r.statusCode());
+        assertTrue(r.body().contains("the limit is 4 per request"), r.body());
+        // Still serving, and nothing was left running.
+        ShapeScenes.Scene s = SCENES.scene(UNSEEN + 2);
+        assertEquals(200, server.post("/v1/chat/completions", "{\"model\":\"nuri-ko-vision-mini\",\"max_tokens\":4,\"messages\":"
+                + "[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"" + dataUrl(s) + "\"}}]}]}").statusCode());
+        assertEquals(0.0, server.metric("nuri_num_requests_running"));
+    }
+}
