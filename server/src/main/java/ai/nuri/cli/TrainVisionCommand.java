@@ -124,11 +124,14 @@ final class TrainVisionCommand implements Callable<Integer> {
                                 tokens[tokens.length - 1] = imEnd;
                                 batch.add(new LlavaTrainer.Example(pre.apply(s.image()).chw(), tokens, prompt.length));
                             }
-                            sum += trainer.step(batch, ShapeScenes.SIZE, learningRate(step++, steps));
-                            batches++;
+                            float loss = trainer.step(batch, ShapeScenes.SIZE, learningRate(step++, steps));
+                            if (Float.isFinite(loss)) {
+                                sum += loss;
+                                batches++;
+                            }
                         }
-                        System.out.printf("epoch %d/%d loss %.4f (%.1f s)%n", epoch + 1, epochs, sum / batches,
-                                (System.nanoTime() - t0) / 1e9);
+                        System.out.printf("epoch %d/%d loss %.4f (%.1f s, %d steps skipped so far)%n", epoch + 1, epochs,
+                                sum / Math.max(1, batches), (System.nanoTime() - t0) / 1e9, trainer.skipped());
                     }
                 }
                 save(config, params);

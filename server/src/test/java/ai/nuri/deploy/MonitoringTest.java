@@ -131,7 +131,7 @@ class MonitoringTest {
                 assertTrue(empty.isEmpty(), "queries without data:\n" + String.join("\n", empty) + "\n"
                         + Files.readString(tmp.resolve("prometheus.log")).lines().filter(l -> l.contains("level=error"))
                                 .limit(5).toList());
-                assertTrue(dashboardQueries().size() >= 25, "the dashboard has its panels and variables");
+                assertTrue(dashboardQueries().size() >= 28, "the dashboard has its panels and variables");
             } finally {
                 prometheus.destroy();
                 prometheus.waitFor();

@@ -126,6 +126,63 @@ class VisionServingTest {
         assertEquals(prompt.size(), t.get("count").asInt(), "/tokenize counts the prompt as the engine sees it");
     }
 
+    /**
+     * Eight 5 MB image requests at once must not stall the event loop: their JSON, base64 and
+     * pixels are handled on workers, so the loop keeps answering (here: /health round trips, which
+     * the loop serves itself) and streaming a concurrent text answer.
+     */
+    @Test
+    void eightBigImageRequestsDoNotStallTheEventLoop() throws Exception {
+        java.util.Random random = new java.util.Random(5);
+        BufferedImage noise = new BufferedImage(1300, 1300, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < noise.getHeight(); y++) {
+            for (int x = 0; x < noise.getWidth(); x++) {
+                noise.setRGB(x, y, random.nextInt(1 << 24));
+            }
+        }
+        ByteArrayOutputStream png = new ByteArrayOutputStream();
+        ImageIO.write(noise, "png", png);
+        assertTrue(png.size() > 5_000_000, "a 5 MB picture: " + png.size());
+        String body = "{\"model\":\"nuri-ko-vision-mini\",\"max_tokens\":2,\"messages\":[{\"role\":\"user\",\"content\":["
+                + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,"
+                + Base64.getEncoder().encodeToString(png.toByteArray()) + "\"}},{\"type\":\"text\",\"text\":\"무엇이 있나요?\"}]}]}";
+        java.util.concurrent.atomic.AtomicBoolean uploading = new java.util.concurrent.atomic.AtomicBoolean(true);
+        List<Long> healthMillis = java.util.Collections.synchronizedList(new ArrayList<>());
+        Thread prober = new Thread(() -> {
+            while (uploading.get()) {
+                try {
+                    long t0 = System.nanoTime();
+                    server.get("/health");
+                    healthMillis.add((System.nanoTime() - t0) / 1_000_000);
+                    Thread.sleep(2);
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        });
+        List<java.util.concurrent.CompletableFuture<Integer>> uploads = new ArrayList<>();
+        prober.start();
+        for (int i = 0; i < 8; i++) {
+            uploads.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return server.post("/v1/chat/completions", body).statusCode();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            }));
+        }
+        for (var u : uploads) {
+            assertEquals(200, u.join());
+        }
+        uploading.set(false);
+        prober.join();
+        long worst = healthMillis.stream().mapToLong(Long::longValue).max().orElseThrow();
+        System.out.printf("event loop during 8 x %.1f MB image requests: %d /health round trips, worst %d ms%n",
+                png.size() / 1e6, healthMillis.size(), worst);
+        assertTrue(healthMillis.size() > 10, "the loop answered throughout: " + healthMillis.size());
+        assertTrue(worst < 100, "worst /health round trip " + worst + " ms while images were parsed");
+    }
+
     record Bad(String what, String url, String message) {}
 
     @Test

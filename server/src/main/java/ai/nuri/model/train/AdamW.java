@@ -34,6 +34,46 @@ public final class AdamW implements AutoCloseable {
         });
     }
 
+    /**
+     * Scales the accumulated gradients so that their global L2 norm is at most {@code maxNorm}
+     * (as torch's clip_grad_norm_); returns the norm before scaling. A non-finite norm zeroes them:
+     * that step then changes nothing.
+     */
+    public float clipGradients(float maxNorm) {
+        // (A non-finite norm clears the gradients: the caller then skips the step.)
+        double total = 0;
+        for (NDArray p : parameters.values()) {
+            try (NDArray grad = p.getGradient(); NDArray sq = grad.square(); NDArray sum = sq.sum()) {
+                total += sum.getFloat();
+            }
+        }
+        float norm = (float) Math.sqrt(total);
+        if (!Float.isFinite(norm)) {
+            zeroGradients();
+            return norm;
+        }
+        float scale = norm > maxNorm ? maxNorm / (norm + 1e-6f) : 1f;
+        if (scale != 1f) {
+            for (NDArray p : parameters.values()) {
+                try (NDArray grad = p.getGradient()) {
+                    grad.muli(scale);
+                }
+            }
+        }
+        return norm;
+    }
+
+    /** Clears the accumulated gradients, NaN and infinity included (multiplying by zero would keep those). */
+    public void zeroGradients() {
+        for (NDArray p : parameters.values()) {
+            try (NDArray grad = p.getGradient(); NDArray nan = grad.isNaN(); NDArray inf = grad.isInfinite()) {
+                grad.set(nan, 0f);
+                grad.set(inf, 0f);
+                grad.muli(0);
+            }
+        }
+    }
+
     /** One update with the gradients accumulated on the parameters, which are then zeroed. */
     public void step(float learningRate) {
         step++;

@@ -25,6 +25,7 @@ public final class LlavaTrainer implements AutoCloseable {
     private final NDManager manager;
     private final Map<String, NDArray> parameters;
     private final AdamW optimizer;
+    private int skipped;
 
     public LlavaTrainer(LlavaModel model, NDManager manager, Map<String, NDArray> parameters, float weightDecay) {
         this.model = model;
@@ -34,7 +35,7 @@ public final class LlavaTrainer implements AutoCloseable {
         this.optimizer = new AdamW(parameters, manager, 0.9f, 0.98f, 1e-8f, weightDecay);
     }
 
-    /** One optimisation step; returns the mean loss per answer token. */
+    /** One optimisation step; returns the mean loss per answer token, NaN for a skipped step. */
     public float step(List<Example> batch, int imageSize, float learningRate) {
         int length = batch.stream().mapToInt(e -> e.tokens().length).max().orElseThrow() - 1;
         int b = batch.size();
@@ -71,9 +72,22 @@ public final class LlavaTrainer implements AutoCloseable {
                 collector.backward(mean);
                 loss = mean.getFloat();
             }
+            // Clipped to norm 1; a batch whose loss or gradients are not finite is skipped, not learned from
+            // (unguarded, one such batch turned every weight into NaN).
+            float norm = optimizer.clipGradients(1.0f);
+            if (!Float.isFinite(loss) || !Float.isFinite(norm)) {
+                optimizer.zeroGradients();
+                skipped++;
+                return Float.NaN;
+            }
             optimizer.step(learningRate);
         }
         return loss;
+    }
+
+    /** Steps skipped because their loss or gradients were not finite. */
+    public int skipped() {
+        return skipped;
     }
 
     @Override
