@@ -71,6 +71,18 @@ public final class Tokenizer implements AutoCloseable {
                 }
             }
         }
+        // Newer folders keep the template beside the tokenizer config, as transformers saves it (multimodal
+        // processors especially): chat_template.jinja, or {"chat_template": ...} in chat_template.json.
+        Path jinja = folder.resolve("chat_template.jinja");
+        Path templateJson = folder.resolve("chat_template.json");
+        if (Files.isRegularFile(jinja)) {
+            template = Files.readString(jinja, java.nio.charset.StandardCharsets.UTF_8);
+        } else if (Files.isRegularFile(templateJson)) {
+            JsonNode t = json.readTree(templateJson.toFile()).path("chat_template");
+            if (t.isTextual()) {
+                template = t.asText();
+            }
+        }
         HuggingFaceTokenizer hf = HuggingFaceTokenizer.builder()
                 .optTokenizerPath(file)
                 .optAddSpecialTokens(false)
