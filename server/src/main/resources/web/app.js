@@ -2,7 +2,7 @@ import { renderMarkdown, escapeHtml } from './markdown.js';
 
 // The conversation sent back as `messages` on every turn.
 const messages = [];
-const models = new Map(); // id -> { inputModalities }
+const models = new Map(); // id -> { inputModalities, maxModelLen }
 let controller = null;
 let pendingImage = null; // data: URL
 
@@ -62,7 +62,7 @@ async function loadModels() {
     select.textContent = '';
     models.clear();
     for (const m of body.data) {
-      models.set(m.id, { inputModalities: m.input_modalities || ['text'] });
+      models.set(m.id, { inputModalities: m.input_modalities || ['text'], maxModelLen: m.max_model_len || 0 });
       const option = document.createElement('option');
       option.value = m.id;
       option.textContent = m.id;
@@ -110,6 +110,13 @@ function addMessage(role, html) {
   return div;
 }
 
+/** The max-tokens setting, or nothing (whatever the context leaves) when it is as long as the model's whole context. */
+function maxTokens() {
+  const wanted = Number($('max-tokens').value);
+  const m = models.get($('model').value);
+  return m && m.maxModelLen && wanted >= m.maxModelLen ? undefined : wanted;
+}
+
 async function send() {
   const text = prompt.value.trim();
   if (!text || controller) return;
@@ -148,7 +155,7 @@ async function send() {
         stream: true,
         stream_options: { include_usage: true },
         temperature: Number(temperature.value),
-        max_tokens: Number($('max-tokens').value),
+        max_tokens: maxTokens(),
       }),
     });
     if (!response.ok) {

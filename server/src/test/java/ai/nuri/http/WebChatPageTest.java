@@ -92,6 +92,7 @@ class WebChatPageTest {
                 TestServer.config(List.of(), 0), 0)) {
             open(s);
             assertEquals("nuri-ko-vision-mini", browser.findElement(By.id("model")).getAttribute("value"));
+            // The page's default of 256 new tokens is this model's whole context: the page then leaves it to the server.
             browser.findElement(By.id("image")).sendKeys(picture.toAbsolutePath().toString());
             waitUpTo(10).until(d -> d.findElement(By.id("attachment")).isDisplayed());
             ask(scene.question());
