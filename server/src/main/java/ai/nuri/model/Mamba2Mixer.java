@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
-import ai.djl.nn.convolutional.Conv1d;
 import java.nio.FloatBuffer;
 
 /**
@@ -95,8 +94,17 @@ public final class Mamba2Mixer {
         NDArray history = convState != null ? convState
                 : columns.getManager().zeros(new Shape(b, c.convDim(), k - 1), DataType.FLOAT32);
         NDArray padded = history.concat(columns, 2);                                 // [B, convDim, K-1+L]
-        NDArray conv = Conv1d.conv1d(padded, convWeight32(), convBias32(), new Shape(1), new Shape(0), new Shape(1),
-                c.convDim()).singletonOrThrow();
+        // The depthwise causal convolution as K shifted, weighted slices: plain ops, with none of libtorch's
+        // CPU convolution kernels in the way (training through them gave intermittent NaN gradients).
+        NDArray weight = convWeight32().reshape(c.convDim(), k);
+        NDArray conv = null;
+        for (int j = 0; j < k; j++) {
+            NDArray term = padded.get(":, :, " + j + ":" + (j + l)).mul(weight.get(":, " + j + ":" + (j + 1)));
+            conv = conv == null ? term : conv.add(term);
+        }
+        if (convBias != null) {
+            conv = conv.add(convBias32().reshape(c.convDim(), 1));
+        }
         NDArray activated = silu(conv).transpose(0, 2, 1);                            // [B, L, convDim]
 
         Split s = split(activated, new long[] {b, l});

@@ -53,7 +53,7 @@ public final class Ssd {
         NDArray cumulative = ad.cumSum(3);
 
         // 1. Within each chunk: y_i = sum_{j <= i} (C_i . B_j) exp(sum_{j<k<=i} a_k) x_j.
-        NDArray decay = segmentSum(ad).exp();                                         // [b, h, c, q, q]
+        NDArray decay = segmentDecay(ad);                                             // [b, h, c, q, q]
         NDArray yDiagonal = cs.matMul(bs.transpose(0, 1, 2, 4, 3)).mul(decay).matMul(xs);
 
         // 2. Each chunk's own contribution to the state at its end.
@@ -65,7 +65,7 @@ public final class Ssd {
         NDArray states = initial.concat(chunkStates, 2).reshape(b, h, c + 1, p * n);
         NDArray chunkDecay = m.zeros(new Shape(b, h, 1), DataType.FLOAT32)
                 .concat(cumulative.get(":, :, :, -1"), 2);                           // [b, h, c + 1]
-        NDArray carried = segmentSum(chunkDecay).exp().matMul(states);               // [b, h, c + 1, p*n]
+        NDArray carried = segmentDecay(chunkDecay).matMul(states);                   // [b, h, c + 1, p*n]
         NDArray entering = carried.get(":, :, :-1").reshape(b, h, c, p, n);
         NDArray finalState = carried.get(":, :, -1").reshape(b, h, p, n);
 
@@ -77,25 +77,28 @@ public final class Ssd {
     }
 
     /**
-     * s[..., i, j] = a[..., j+1] + ... + a[..., i] for j <= i, and -inf above the diagonal, so that
-     * exp(s) is the decay from step j to step i. Summed rather than differenced from a cumulative sum,
-     * which would lose precision once the cumulative sums grow large.
+     * d[..., i, j] = exp(a[..., j+1] + ... + a[..., i]) for j <= i and 0 above the diagonal: the
+     * decay from step j to step i. The sums are taken directly rather than as differences of a
+     * cumulative sum (which loses precision once it grows large), and the upper triangle is zeroed
+     * by a mask after exp rather than by exp(-inf), so no infinity enters the graph: training
+     * through -inf masks gave intermittent NaN gradients.
      */
-    static NDArray segmentSum(NDArray a) {
+    static NDArray segmentDecay(NDArray a) {
         NDManager m = a.getManager();
         Shape shape = a.getShape();
         int q = (int) shape.get(shape.dimension() - 1);
         float[] strictLower = new float[q * q];
-        float[] aboveDiagonal = new float[q * q];
+        float[] lower = new float[q * q];
         for (int i = 0; i < q; i++) {
             for (int j = 0; j < q; j++) {
                 strictLower[i * q + j] = j < i ? 1f : 0f;
-                aboveDiagonal[i * q + j] = j > i ? Float.NEGATIVE_INFINITY : 0f;
+                lower[i * q + j] = j <= i ? 1f : 0f;
             }
         }
-        // expanded[..., i, j] = a[..., i], kept where j < i; summing over i from j+1 gives the segment sums.
+        // expanded[..., i, j] = a[..., i], kept where j < i; summing over i gives the segment sums, and 0 above.
         NDArray expanded = a.expandDims(-1).repeat(-1, q).mul(m.create(strictLower, new Shape(q, q)));
-        return expanded.cumSum(expanded.getShape().dimension() - 2).add(m.create(aboveDiagonal, new Shape(q, q)));
+        NDArray sums = expanded.cumSum(expanded.getShape().dimension() - 2);
+        return sums.exp().mul(m.create(lower, new Shape(q, q)));
     }
 
     /** Zero-pads axis 1 (time) by {@code pad} steps. */

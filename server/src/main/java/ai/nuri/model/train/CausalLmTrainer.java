@@ -4,7 +4,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
 import ai.nuri.model.CausalLm;
 import ai.nuri.model.Kernels;
@@ -27,35 +26,14 @@ public final class CausalLmTrainer implements AutoCloseable {
 
     /** One optimisation step on {@code batch}; returns the mean loss per target token. */
     public float step(List<TrainingExample> batch, float learningRate) {
-        int length = batch.stream().mapToInt(e -> e.tokens().length).max().orElseThrow() - 1;
-        int b = batch.size();
-        long[] inputs = new long[b * length];
-        long[] positions = new long[b * length];
-        long[] targets = new long[b * length];
-        float[] weights = new float[b * length];
-        for (int i = 0; i < b; i++) {
-            TrainingExample e = batch.get(i);
-            for (int t = 0; t < length; t++) {
-                int row = i * length + t;
-                positions[row] = t;
-                if (t + 1 < e.tokens().length) {
-                    inputs[row] = e.tokens()[t];
-                    targets[row] = e.tokens()[t + 1];
-                    weights[row] = t + 1 >= e.targetStart() ? 1f : 0f;
-                }
-            }
-        }
+        NextTokenBatch packed = NextTokenBatch.of(batch);
         float loss;
         NDManager manager = model.manager();
         try (NDScope ignored = new NDScope()) {
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                NDArray hidden = model.hiddenStates(manager.create(inputs), manager.create(positions),
-                        Kernels.dense(manager, b, length));
-                NDArray logProbs = model.logits(hidden).logSoftmax(-1);
-                NDArray picked = logProbs.mul(manager.create(targets).oneHot(model.config().vocabSize(),
-                        DataType.FLOAT32)).sum(new int[] {1});
-                NDArray mask = manager.create(weights);
-                NDArray mean = picked.mul(mask).sum().neg().div(mask.sum());
+                NDArray hidden = model.hiddenStates(manager.create(packed.inputs()), manager.create(packed.positions()),
+                        Kernels.dense(manager, packed.batch(), packed.length()));
+                NDArray mean = packed.loss(model.logits(hidden), manager);
                 collector.backward(mean);
                 loss = mean.getFloat();
             }

@@ -4,7 +4,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import ai.nuri.model.Kernels;
@@ -37,38 +36,22 @@ public final class LlavaTrainer implements AutoCloseable {
 
     /** One optimisation step; returns the mean loss per answer token, NaN for a skipped step. */
     public float step(List<Example> batch, int imageSize, float learningRate) {
-        int length = batch.stream().mapToInt(e -> e.tokens().length).max().orElseThrow() - 1;
+        NextTokenBatch packed = NextTokenBatch.of(batch.stream()
+                .map(e -> new TrainingExample(e.tokens(), e.targetStart())).toList());
         int b = batch.size();
-        long[] inputs = new long[b * length];
-        long[] positions = new long[b * length];
-        long[] targets = new long[b * length];
-        float[] weights = new float[b * length];
         float[] pixels = new float[b * 3 * imageSize * imageSize];
         for (int i = 0; i < b; i++) {
-            Example e = batch.get(i);
-            System.arraycopy(e.pixels(), 0, pixels, i * e.pixels().length, e.pixels().length);
-            for (int t = 0; t < length; t++) {
-                int row = i * length + t;
-                positions[row] = t;
-                if (t + 1 < e.tokens().length) {
-                    inputs[row] = e.tokens()[t];
-                    targets[row] = e.tokens()[t + 1];
-                    weights[row] = t + 1 >= e.targetStart() ? 1f : 0f;
-                }
-            }
+            float[] p = batch.get(i).pixels();
+            System.arraycopy(p, 0, pixels, i * p.length, p.length);
         }
         float loss;
         try (NDScope ignored = new NDScope()) {
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                 NDArray features = model.imageFeatures(manager.create(pixels, new Shape(b, 3, imageSize, imageSize)));
-                NDArray embedded = model.embedForTraining(inputs, features.reshape(-1, features.getShape().get(2)));
-                NDArray hidden = model.text().hiddenStatesFromEmbeddings(embedded, manager.create(positions),
-                        Kernels.dense(manager, b, length));
-                NDArray logProbs = model.text().logits(hidden).logSoftmax(-1);
-                NDArray picked = logProbs.mul(manager.create(targets).oneHot(model.config().text().vocabSize(),
-                        DataType.FLOAT32)).sum(new int[] {1});
-                NDArray mask = manager.create(weights);
-                NDArray mean = picked.mul(mask).sum().neg().div(mask.sum());
+                NDArray embedded = model.embedForTraining(packed.inputs(), features.reshape(-1, features.getShape().get(2)));
+                NDArray hidden = model.text().hiddenStatesFromEmbeddings(embedded, manager.create(packed.positions()),
+                        Kernels.dense(manager, b, packed.length()));
+                NDArray mean = packed.loss(model.text().logits(hidden), manager);
                 collector.backward(mean);
                 loss = mean.getFloat();
             }

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.norm.LayerNorm;
 import ai.nuri.model.GroupedAttention;
 import ai.nuri.model.Projection;
@@ -93,9 +92,15 @@ public final class VisionTower {
         NDManager m = pixels.getManager();
         long b = pixels.getShape().get(0);
         int d = c.hiddenSize();
-        NDArray patches = Conv2d.conv2d(pixels.toType(patchWeight.getDataType(), false), patchWeight, patchBias,
-                new Shape(c.patchSize(), c.patchSize()), new Shape(0, 0), new Shape(1, 1), 1).singletonOrThrow();
-        NDArray x = patches.reshape(b, d, -1).transpose(0, 2, 1);                  // [B, patches, D], row by row
+        // The patch convolution (kernel = stride = patch) is a matmul over flattened patches: cut the image
+        // into [B, rows, cols, C * P * P] and project, patches row by row as the convolution orders them.
+        int p = c.patchSize();
+        int side = c.patchesPerSide();
+        NDArray flat = pixels.toType(patchWeight.getDataType(), false)
+                .reshape(b, c.channels(), side, p, side, p).transpose(0, 2, 4, 1, 3, 5)
+                .reshape(b * side * side, (long) c.channels() * p * p);
+        NDArray x = ai.djl.nn.core.Linear.linear(flat, patchWeight.reshape(d, -1), patchBias).singletonOrThrow()
+                .reshape(b, (long) side * side, d);                                 // [B, patches, D]
         if (classEmbedding != null) {
             x = classEmbedding.reshape(1, 1, d).broadcast(new Shape(b, 1, d)).concat(x, 1);
         }
