@@ -162,6 +162,19 @@ class VisionServingTest {
         String body = "{\"model\":\"nuri-ko-vision-mini\",\"max_tokens\":2,\"messages\":[{\"role\":\"user\",\"content\":["
                 + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,"
                 + Base64.getEncoder().encodeToString(png.toByteArray()) + "\"}},{\"type\":\"text\",\"text\":\"무엇이 있나요?\"}]}]}";
+        // A first, unmeasured round: class loading and JIT compilation of the decoders would otherwise compete
+        // with the event loop for this machine's two cores and be measured as if the loop were blocked.
+        List<java.util.concurrent.CompletableFuture<Integer>> warmUp = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            warmUp.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return server.post("/v1/chat/completions", body).statusCode();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            }));
+        }
+        warmUp.forEach(java.util.concurrent.CompletableFuture::join);
         java.util.concurrent.atomic.AtomicBoolean uploading = new java.util.concurrent.atomic.AtomicBoolean(true);
         List<Long> healthMillis = java.util.Collections.synchronizedList(new ArrayList<>());
         Thread prober = new Thread(() -> {
@@ -196,7 +209,7 @@ class VisionServingTest {
         System.out.printf("event loop during 8 x %.1f MB image requests: %d /health round trips, worst %d ms%n",
                 png.size() / 1e6, healthMillis.size(), worst);
         assertTrue(healthMillis.size() > 10, "the loop answered throughout: " + healthMillis.size());
-        assertTrue(worst < 150, "worst /health round trip " + worst + " ms while images were parsed");
+        assertTrue(worst < 100, "worst /health round trip " + worst + " ms while images were parsed");
     }
 
     record Bad(String what, String url, String message) {}
