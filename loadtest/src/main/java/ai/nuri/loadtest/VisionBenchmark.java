@@ -56,7 +56,7 @@ public final class VisionBenchmark {
                     EngineObserver.NONE)) {
                 Generator g = new Generator(engine);
                 ShapeScenes.Scene scene = scenes.scene(7_100_000_000L);
-                int[] imagePrompt = expand(model, tokenizer.encodeChat(List.of(ChatMessage.withParts("user",
+                int[] imagePrompt = model.expandImageTokens(tokenizer.encodeChat(List.of(ChatMessage.withParts("user",
                         List.of(ChatMessage.Part.IMAGE, new ChatMessage.Part(scene.question()))))));
                 int[] textPrompt = tokenizer.encodeChat(List.of(ChatMessage.user("그림에 무엇이 있나요?")));
                 SamplingParams one = SamplingParams.greedy(1);
@@ -96,15 +96,5 @@ public final class VisionBenchmark {
     private static EngineImage image(ImagePreprocessor pre, ShapeScenes.Scene s) {
         ImagePreprocessor.Pixels px = pre.apply(s.image());
         return new EngineImage(px.chw(), px.height(), px.width());
-    }
-
-    private static int[] expand(LanguageModel model, int[] ids) {
-        List<Integer> out = new ArrayList<>();
-        for (int t : ids) {
-            for (int k = 0; k < (t == model.imageTokenId() ? model.imageTokensPerImage() : 1); k++) {
-                out.add(t);
-            }
-        }
-        return out.stream().mapToInt(Integer::intValue).toArray();
     }
 }

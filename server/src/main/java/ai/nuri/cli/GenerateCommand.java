@@ -85,7 +85,7 @@ final class GenerateCommand implements Callable<Integer> {
             try (Engine engine = new Engine(lm, tokenizer, EngineConfig.singleStream(lm.config().maxPositionEmbeddings()),
                     EngineObserver.NONE)) {
                 List<EngineImage> pictures = images(lm, folder);
-                int[] ids = expand(lm, promptTokens(tokenizer), pictures.size());
+                int[] ids = pictures.isEmpty() ? promptTokens(tokenizer) : lm.expandImageTokens(promptTokens(tokenizer));
                 GenerationConfig gc = lm.generationConfig();
                 double t = temperature != null ? temperature
                         : Boolean.TRUE.equals(gc.doSample()) && gc.temperature() != null ? gc.temperature() : 0.0;
@@ -150,20 +150,5 @@ final class GenerateCommand implements Callable<Integer> {
             out.add(new EngineImage(px.chw(), px.height(), px.width()));
         }
         return out;
-    }
-
-    /** Each image's placeholder token becomes its feature rows. */
-    private static int[] expand(LanguageModel lm, int[] ids, int images) {
-        if (images == 0) {
-            return ids;
-        }
-        List<Integer> out = new ArrayList<>();
-        for (int t : ids) {
-            int copies = t == lm.imageTokenId() ? lm.imageTokensPerImage() : 1;
-            for (int k = 0; k < copies; k++) {
-                out.add(t);
-            }
-        }
-        return out.stream().mapToInt(Integer::intValue).toArray();
     }
 }

@@ -2,6 +2,7 @@ package ai.nuri.http;
 
 import ai.nuri.engine.EngineImage;
 import ai.nuri.engine.SamplingParams;
+import ai.nuri.model.vision.ImageTokens;
 import ai.nuri.text.ChatMessage;
 import ai.nuri.text.ChatTemplate;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -103,27 +104,12 @@ final class RequestParser {
             throw ApiException.badRequest("model '" + model.id() + "' does not accept images", "messages");
         }
         var lm = model.engine().model();
-        int imageToken = lm.imageTokenId();
-        int per = lm.imageTokensPerImage();
-        int found = 0;
-        for (int t : rendered) {
-            found += t == imageToken ? 1 : 0;
-        }
+        int found = ImageTokens.count(rendered, lm.imageTokenId());
         if (found != images) {
             throw ApiException.badRequest("the chat template placed " + found + " image tokens for " + images
                     + " images", "messages");
         }
-        int[] out = new int[rendered.length + images * (per - 1)];
-        int at = 0;
-        for (int t : rendered) {
-            if (t == imageToken) {
-                java.util.Arrays.fill(out, at, at + per, imageToken);
-                at += per;
-            } else {
-                out[at++] = t;
-            }
-        }
-        return out;
+        return lm.expandImageTokens(rendered);
     }
 
     static GenerationRequest completion(JsonNode body, ModelRegistry models) {

@@ -10,6 +10,7 @@ import ai.nuri.model.kv.PagedKvCache;
 import ai.nuri.model.kv.PooledRecurrence;
 import ai.nuri.model.kv.RecurrentStatePool;
 import ai.nuri.model.kv.SequenceChunk;
+import ai.nuri.model.vision.ImageTokens;
 import ai.nuri.model.vision.LlavaConfig;
 import ai.nuri.model.vision.LlavaModel;
 import java.nio.file.Files;
@@ -232,6 +233,11 @@ public final class LanguageModel implements AutoCloseable {
     /** The token that stands for one image feature row in a prompt; -1 for text models. */
     public int imageTokenId() {
         return vision == null ? -1 : vision.config().imageTokenIndex();
+    }
+
+    /** A rendered prompt with each image placeholder widened to the image's feature rows. */
+    public int[] expandImageTokens(int[] rendered) {
+        return vision == null ? rendered : ImageTokens.expand(rendered, imageTokenId(), imageTokensPerImage());
     }
 
     /** Image tokens (feature rows) per image; 0 for text models. */
