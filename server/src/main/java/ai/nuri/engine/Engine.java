@@ -3,6 +3,7 @@ package ai.nuri.engine;
 import ai.nuri.model.LanguageModel;
 import ai.nuri.model.kv.PagedKvCache;
 import ai.nuri.model.kv.RecurrentStatePool;
+import ai.nuri.model.vision.ImageTokens;
 import ai.nuri.model.kv.SequenceChunk;
 import ai.nuri.text.Tokenizer;
 import java.security.SecureRandom;
@@ -112,10 +113,7 @@ public final class Engine implements AutoCloseable {
         if (!model.acceptsImages()) {
             throw new IllegalArgumentException("model '" + model.id() + "' does not accept images");
         }
-        int tokens = 0;
-        for (int t : request.prompt()) {
-            tokens += t == model.imageTokenId() ? 1 : 0;
-        }
+        int tokens = ImageTokens.count(request.prompt(), model.imageTokenId());
         if (tokens != request.images().size() * model.imageTokensPerImage()) {
             throw new IllegalArgumentException("the prompt has " + tokens + " image tokens for " + request.images().size()
                     + " images of " + model.imageTokensPerImage() + " tokens each");
@@ -231,8 +229,11 @@ public final class Engine implements AutoCloseable {
      * sequence keeps its features).
      */
     private void encodeImages(List<Scheduler.Scheduled> plan) {
-        List<EngineImage> missing = new ArrayList<>();
         List<Sequence> waiting = new ArrayList<>();
+        // This step's encodings by image key: cached ones, then the rest computed below. Kept here, not
+        // only in the cache, so that a step with more images than the cache holds still has them all.
+        java.util.Map<String, float[]> features = new java.util.HashMap<>();
+        java.util.Map<String, EngineImage> missing = new java.util.LinkedHashMap<>();
         int queried = 0;
         for (Scheduler.Scheduled sc : plan) {
             Sequence s = sc.sequence();
@@ -242,8 +243,11 @@ public final class Engine implements AutoCloseable {
             waiting.add(s);
             for (EngineImage image : s.request.images()) {
                 queried++;
-                if (encodings.get(image.key()) == null && missing.stream().noneMatch(m -> m.key().equals(image.key()))) {
-                    missing.add(image);
+                float[] cached = encodings.get(image.key());
+                if (cached != null) {
+                    features.put(image.key(), cached);
+                } else {
+                    missing.putIfAbsent(image.key(), image);
                 }
             }
         }
@@ -253,30 +257,22 @@ public final class Engine implements AutoCloseable {
         observer.onImageCacheLookup(queried, queried - missing.size());
         // One batch per image size (a model's preprocessor gives one size, so usually one batch).
         java.util.Map<String, List<EngineImage>> bySize = new java.util.LinkedHashMap<>();
-        for (EngineImage image : missing) {
+        for (EngineImage image : missing.values()) {
             bySize.computeIfAbsent(image.height() + "x" + image.width(), k -> new ArrayList<>()).add(image);
         }
         for (List<EngineImage> group : bySize.values()) {
             long t0 = System.nanoTime();
-            float[][] features = model.encodeImages(group.stream().map(EngineImage::pixels).toList(),
+            float[][] encoded = model.encodeImages(group.stream().map(EngineImage::pixels).toList(),
                     group.get(0).height(), group.get(0).width());
             observer.onImagesEncoded(group.size(), (System.nanoTime() - t0) / 1e9);
             for (int i = 0; i < group.size(); i++) {
-                encodings.put(group.get(i).key(), features[i]);
+                features.put(group.get(i).key(), encoded[i]);
+                encodings.put(group.get(i).key(), encoded[i]);
             }
         }
         for (Sequence s : waiting) {
-            List<float[]> parts = new ArrayList<>();
-            int total = 0;
-            for (EngineImage image : s.request.images()) {
-                float[] f = encodings.get(image.key());
-                if (f == null) { // evicted by this very step's images: encode it again, alone
-                    f = model.encodeImages(List.of(image.pixels()), image.height(), image.width())[0];
-                }
-                parts.add(f);
-                total += f.length;
-            }
-            float[] all = new float[total];
+            List<float[]> parts = s.request.images().stream().map(image -> features.get(image.key())).toList();
+            float[] all = new float[parts.stream().mapToInt(f -> f.length).sum()];
             int at = 0;
             for (float[] f : parts) {
                 System.arraycopy(f, 0, all, at, f.length);
