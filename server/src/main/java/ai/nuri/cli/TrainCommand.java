@@ -244,16 +244,21 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalStateException("the corpus supports only " + result.vocab().size() + " tokens; lower --vocab-size");
         }
         BpeTrainer.writeTokenizerJson(result, SPECIAL_TOKENS, out.resolve("tokenizer.json"));
+        writeTokenizerConfig(out, CHAT_TEMPLATE, 512);
+    }
+
+    /** tokenizer_config.json of the demo models: ChatML special tokens, no BOS, the given template. */
+    static void writeTokenizerConfig(Path folder, String chatTemplate, int maxLength) throws IOException {
         ObjectMapper json = new ObjectMapper();
         ObjectNode config = json.createObjectNode();
         config.put("tokenizer_class", "PreTrainedTokenizerFast");
         config.putNull("bos_token");
         config.put("eos_token", "<|im_end|>");
         config.put("pad_token", "<|endoftext|>");
-        config.put("model_max_length", 512);
+        config.put("model_max_length", maxLength);
         config.put("clean_up_tokenization_spaces", false);
-        config.put("chat_template", CHAT_TEMPLATE);
-        json.writerWithDefaultPrettyPrinter().writeValue(out.resolve("tokenizer_config.json").toFile(), config);
+        config.put("chat_template", chatTemplate);
+        json.writerWithDefaultPrettyPrinter().writeValue(folder.resolve("tokenizer_config.json").toFile(), config);
     }
 
     private void writeGenerationConfig(int endOfText, int imEnd) throws IOException {

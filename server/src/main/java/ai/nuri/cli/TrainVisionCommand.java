@@ -19,6 +19,7 @@ import ai.nuri.model.WeightSource;
 import ai.nuri.model.safetensors.SafetensorsWriter;
 import ai.nuri.model.train.LlavaTrainer;
 import ai.nuri.model.train.ShapeScenes;
+import ai.nuri.model.vision.ImageTokens;
 import ai.nuri.model.vision.LlavaConfig;
 import ai.nuri.model.vision.LlavaModel;
 import ai.nuri.model.vision.VisionConfig;
@@ -148,18 +149,7 @@ final class TrainVisionCommand implements Callable<Integer> {
     static int[] prompt(Tokenizer tokenizer, String question, int imageToken, int imageTokens) {
         int[] rendered = tokenizer.encodeChat(List.of(ChatMessage.withParts("user",
                 List.of(ChatMessage.Part.IMAGE, new ChatMessage.Part(question)))));
-        int[] out = new int[rendered.length + imageTokens - 1];
-        int at = 0;
-        for (int t : rendered) {
-            if (t == imageToken) {
-                for (int k = 0; k < imageTokens; k++) {
-                    out[at++] = imageToken;
-                }
-            } else {
-                out[at++] = t;
-            }
-        }
-        return out;
+        return ImageTokens.expand(rendered, imageToken, imageTokens);
     }
 
     private float learningRate(int step, int total) {
@@ -229,16 +219,7 @@ final class TrainVisionCommand implements Callable<Integer> {
                     + " tokens; use --vocab-size " + result.vocab().size());
         }
         BpeTrainer.writeTokenizerJson(result, SPECIAL_TOKENS, out.resolve("tokenizer.json"));
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode config = json.createObjectNode();
-        config.put("tokenizer_class", "PreTrainedTokenizerFast");
-        config.putNull("bos_token");
-        config.put("eos_token", "<|im_end|>");
-        config.put("pad_token", "<|endoftext|>");
-        config.put("model_max_length", 256);
-        config.put("clean_up_tokenization_spaces", false);
-        config.put("chat_template", CHAT_TEMPLATE);
-        json.writerWithDefaultPrettyPrinter().writeValue(out.resolve("tokenizer_config.json").toFile(), config);
+        TrainCommand.writeTokenizerConfig(out, CHAT_TEMPLATE, 256);
     }
 
     private void writePreprocessor() throws IOException {
