@@ -152,7 +152,6 @@ public record HybridConfig(
         }
         Moe moe = null;
         if (layers.contains(LayerType.MOE)) {
-            int hidden = root.path("hidden_size").asInt();
             moe = new Moe(
                     requireInt(root, "n_routed_experts"),
                     root.path("num_experts_per_tok").asInt(2),
@@ -163,7 +162,7 @@ public record HybridConfig(
                     root.path("topk_group").asInt(1),
                     root.path("norm_topk_prob").asBoolean(true),
                     root.path("routed_scaling_factor").asDouble(1.0));
-            if (moe.sharedIntermediateSize() < 1 || hidden < 1) {
+            if (moe.sharedIntermediateSize() < 1) {
                 throw new IllegalArgumentException("MoE: moe_shared_expert_intermediate_size must be positive");
             }
         }
