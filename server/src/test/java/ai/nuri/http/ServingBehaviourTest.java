@@ -95,7 +95,8 @@ class ServingBehaviourTest {
 
     @Test
     void aClientThatDisconnectsIsCancelledAndItsBlocksFreed() throws Exception {
-        try (TestServer s = new TestServer()) {
+        // 10 ms per step, so the 400 tokens cannot all be made before the client has read six lines and hung up.
+        try (TestServer s = new TestServer(new EngineConfig(64, 512, 2048, 16, 256, 512), TestServer.config(List.of(), 0), 10)) {
             HttpResponse<InputStream> resp = s.http.send(streamRequest(s, TestServer.chatBody("안녕하세요.",
                     "\"stream\":true,\"ignore_eos\":true,\"max_tokens\":400")), HttpResponse.BodyHandlers.ofInputStream());
             BufferedReader reader = new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8));
@@ -117,8 +118,10 @@ class ServingBehaviourTest {
 
     @Test
     void aFullQueueAnswers503WithRetryAfter() throws Exception {
-        try (TestServer s = new TestServer(new EngineConfig(1, 512, 64, 16, 1, 512), TestServer.config(List.of(), 0))) {
-            String longRun = TestServer.chatBody("안녕하세요.", "\"ignore_eos\":true,\"max_tokens\":300");
+        // 30 ms per step: the first request runs for about 4 s whatever the machine's speed, so the second is
+        // seen waiting (without it a fast machine finished 300 tokens before the second arrived).
+        try (TestServer s = new TestServer(new EngineConfig(1, 512, 64, 16, 1, 512), TestServer.config(List.of(), 0), 30)) {
+            String longRun = TestServer.chatBody("안녕하세요.", "\"ignore_eos\":true,\"max_tokens\":120");
             CompletableFuture<HttpResponse<String>> first = s.http.sendAsync(streamRequest(s, longRun), HttpResponse.BodyHandlers.ofString());
             waitFor(s, "nuri_num_requests_running", 1);
             CompletableFuture<HttpResponse<String>> second = s.http.sendAsync(streamRequest(s, longRun), HttpResponse.BodyHandlers.ofString());
@@ -173,8 +176,9 @@ class ServingBehaviourTest {
 
     @Test
     void aRequestPastItsTimeoutIsCancelledWith504() throws Exception {
+        // 5 ms per step: 490 steps take at least 2.4 s, well past the 300 ms timeout on any machine.
         try (TestServer s = new TestServer(new EngineConfig(8, 512, 256, 16, 16, 512),
-                TestServer.config(List.of(), 0, Duration.ofMillis(300)))) {
+                TestServer.config(List.of(), 0, Duration.ofMillis(300)), 5)) {
             long t0 = System.nanoTime();
             HttpResponse<String> r = s.post("/v1/chat/completions",
                     TestServer.chatBody("안녕하세요.", "\"ignore_eos\":true,\"max_tokens\":490,\"n\":4"));
