@@ -1,5 +1,7 @@
 package ai.nuri.engine;
 
+import ai.nuri.guide.GuidedSequence;
+import ai.nuri.guide.TokenVocabulary;
 import ai.nuri.model.LanguageModel;
 import ai.nuri.model.kv.PagedKvCache;
 import ai.nuri.model.kv.RecurrentStatePool;
@@ -42,6 +44,9 @@ public final class Engine implements AutoCloseable {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Set<Integer> eosIds;
     private final ImageEncodingCache encodings = new ImageEncodingCache(64);
+    private final int[] eosArray;
+    /** The vocabulary as constraints walk it, built at the first constrained request (engine thread only). */
+    private TokenVocabulary vocabulary;
     private final Thread thread;
     private volatile boolean draining;
     private volatile boolean closed;
@@ -66,6 +71,7 @@ public final class Engine implements AutoCloseable {
         this.states = model.newStatePool(config.stateSlots());
         this.scheduler = new Scheduler(config, cache.allocator(), states, observer);
         this.eosIds = Set.copyOf(model.generationConfig().eosTokenIds());
+        this.eosArray = eosIds.stream().mapToInt(Integer::intValue).filter(id -> id < model.config().vocabSize()).toArray();
         this.thread = new Thread(this::loop, "nuri-engine-" + model.id());
         thread.setDaemon(true);
         thread.start();
@@ -135,10 +141,7 @@ public final class Engine implements AutoCloseable {
                 LOG.error("engine step failed; aborting the running sequences", e);
                 abortAll("engine error: " + e.getMessage());
             } finally {
-                runningCount = scheduler.running.size();
-                waitingSnapshot = scheduler.waiting.size();
-                kvUsage = cache.usage();
-                stateUsage = states == null ? 0 : states.usage();
+                refreshSnapshots();
             }
         }
         abortAll("the engine stopped");
@@ -173,13 +176,26 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** Takes a sequence out of the engine: its blocks return to the pool, the counts drop. */
+    /** What other threads read (gauges, tests): taken on the engine thread, which owns the pools. */
+    private void refreshSnapshots() {
+        runningCount = scheduler.running.size();
+        waitingSnapshot = scheduler.waiting.size();
+        kvUsage = cache.usage();
+        stateUsage = states == null ? 0 : states.usage();
+    }
+
+    /**
+     * Takes a sequence out of the engine: its blocks return to the pool, the counts drop. The
+     * snapshots are refreshed before its listener hears of the end, so a caller that saw its
+     * request finish never reads usage that still counts it.
+     */
     private void retire(Sequence s) {
         if (!s.admitted) {
             queued.decrementAndGet();
         }
         scheduler.remove(s);
         inFlight.decrementAndGet();
+        refreshSnapshots();
     }
 
     private void abort(Sequence s, String reason) {
@@ -285,7 +301,23 @@ public final class Engine implements AutoCloseable {
     private void sampleAndEmit(Sequence s, float[] logits) {
         SamplingParams p = s.request.params();
         float[] raw = s.request.logprobs() >= 0 ? logits.clone() : null;
+        if (s.request.constraint() != null) {
+            if (s.guide == null) {
+                s.guide = new GuidedSequence(s.request.constraint(), vocabulary());
+            }
+            if (!Sampler.constrain(logits, s.guide.allowedTokens(), s.guide.mayEnd() ? eosArray : new int[0])) {
+                abort(s, "the output constraint cannot be continued with this model's vocabulary");
+                return;
+            }
+        }
         int token = Sampler.sample(logits, p, s.seen, s.outputCounts, s.random);
+        boolean constraintDone = false;
+        if (s.guide != null && !eosIds.contains(token)) {
+            if (!s.guide.advance(token)) {
+                throw new IllegalStateException("sampled token " + token + " outside the constraint");
+            }
+            constraintDone = s.guide.mustEnd();
+        }
         s.append(token);
         long now = System.nanoTime();
         if (s.firstTokenNanos == 0) {
@@ -310,6 +342,9 @@ public final class Engine implements AutoCloseable {
                 byStopString = true;
             }
         }
+        if (finish == null && constraintDone) {
+            finish = FinishReason.STOP; // the constrained text is complete and nothing may follow
+        }
         if (finish == null && (s.outputLength() >= p.maxTokens() || s.length() >= config.maxModelLen())) {
             finish = FinishReason.LENGTH;
         }
@@ -324,6 +359,20 @@ public final class Engine implements AutoCloseable {
             observer.onFinished(finish, s.promptLength(), s.outputLength(), (now - s.arrivalNanos) / 1e9,
                     (now - s.firstTokenNanos) / 1e9);
         }
+    }
+
+    private TokenVocabulary vocabulary() {
+        if (vocabulary == null) {
+            int size = model.config().vocabSize();
+            byte[][] pieces = new byte[size][];
+            for (int id = 0; id < size; id++) {
+                pieces[id] = tokenizer.tokenBytes(id);
+            }
+            java.util.BitSet excluded = tokenizer.specialTokenIds();
+            eosIds.forEach(excluded::set); // end-of-sequence is allowed apart, where the text may end
+            vocabulary = new TokenVocabulary(pieces, excluded, 256L << 20);
+        }
+        return vocabulary;
     }
 
     private void abortAll(String reason) {

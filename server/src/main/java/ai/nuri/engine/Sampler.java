@@ -40,6 +40,42 @@ public final class Sampler {
         return last; // rounding left r just above the total
     }
 
+    /**
+     * Keeps only the tokens a constraint allows ({@code allowed}: bit i for token i) plus
+     * {@code alsoAllowed} (end-of-sequence where the text may end); the rest get -infinity.
+     * Returns false if nothing is left to sample.
+     */
+    public static boolean constrain(float[] logits, long[] allowed, int[] alsoAllowed) {
+        float[] kept = new float[alsoAllowed.length];
+        for (int k = 0; k < alsoAllowed.length; k++) {
+            kept[k] = logits[alsoAllowed[k]];
+        }
+        boolean any = alsoAllowed.length > 0;
+        for (int w = 0; w < allowed.length; w++) {
+            long bits = allowed[w];
+            int base = w << 6;
+            int end = Math.min(base + 64, logits.length);
+            if (bits == -1L) {
+                any = true;
+                continue;
+            }
+            for (int i = base; i < end; i++) {
+                if ((bits & (1L << i)) == 0) {
+                    logits[i] = Float.NEGATIVE_INFINITY;
+                } else {
+                    any = true;
+                }
+            }
+        }
+        for (int i = allowed.length << 6; i < logits.length; i++) {
+            logits[i] = Float.NEGATIVE_INFINITY;
+        }
+        for (int k = 0; k < alsoAllowed.length; k++) {
+            logits[alsoAllowed[k]] = kept[k];
+        }
+        return any;
+    }
+
     static void applyPenalties(float[] logits, SamplingParams p, java.util.BitSet seen, Map<Integer, Integer> counts) {
         if (p.repetitionPenalty() != 1.0) {
             float rp = (float) p.repetitionPenalty();

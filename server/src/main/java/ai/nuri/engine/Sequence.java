@@ -47,6 +47,8 @@ final class Sequence {
     /** Every image's feature rows, in prompt order, once encoded; null before. */
     float[] imageFeatures;
     private int hashedBlocks;
+    /** Where the output stands in its request's constraint; null without one, set on the engine thread. */
+    ai.nuri.guide.GuidedSequence guide;
     long firstTokenNanos;
     long lastTokenNanos;
     private volatile boolean cancelled;

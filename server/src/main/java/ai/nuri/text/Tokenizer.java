@@ -25,9 +25,11 @@ public final class Tokenizer implements AutoCloseable {
     private final ChatTemplate chatTemplate;
     private final String[] tokenText;
     private final boolean byteLevel;
+    private final java.util.BitSet specialIds;
 
-    private Tokenizer(HuggingFaceTokenizer tokenizer, Map<String, Integer> addedTokens, String bosToken,
-            String eosToken, ChatTemplate chatTemplate, String[] tokenText, boolean byteLevel) {
+    private Tokenizer(HuggingFaceTokenizer tokenizer, Map<String, Integer> addedTokens, java.util.BitSet specialIds,
+            String bosToken, String eosToken, ChatTemplate chatTemplate, String[] tokenText, boolean byteLevel) {
+        this.specialIds = specialIds;
         this.tokenText = tokenText;
         this.byteLevel = byteLevel;
         this.tokenizer = tokenizer;
@@ -45,8 +47,12 @@ public final class Tokenizer implements AutoCloseable {
         ObjectMapper json = new ObjectMapper();
         JsonNode spec = json.readTree(file.toFile());
         Map<String, Integer> added = new HashMap<>();
+        java.util.BitSet special = new java.util.BitSet();
         for (JsonNode t : spec.path("added_tokens")) {
             added.put(t.path("content").asText(), t.path("id").asInt());
+            if (t.path("special").asBoolean(true)) {
+                special.set(t.path("id").asInt());
+            }
         }
         String[] tokenText = tokenTable(spec.path("model").path("vocab"), added);
         boolean byteLevel = spec.path("decoder").path("type").asText().equals("ByteLevel")
@@ -89,7 +95,7 @@ public final class Tokenizer implements AutoCloseable {
                 .optTruncation(false)
                 .optPadding(false)
                 .build();
-        return new Tokenizer(hf, added, bos, eos, template == null ? null : new ChatTemplate(template, bos, eos),
+        return new Tokenizer(hf, added, special, bos, eos, template == null ? null : new ChatTemplate(template, bos, eos),
                 tokenText, byteLevel);
     }
 
@@ -176,6 +182,11 @@ public final class Tokenizer implements AutoCloseable {
             l[i - from] = ids[i];
         }
         return tokenizer.decode(l, skipSpecialTokens);
+    }
+
+    /** Ids of the added tokens marked special (control tokens such as "<|im_end|>"); a copy. */
+    public java.util.BitSet specialTokenIds() {
+        return (java.util.BitSet) specialIds.clone();
     }
 
     /** The id of an added (special) token, e.g. "<|im_end|>". */
