@@ -45,10 +45,28 @@ import picocli.CommandLine.Option;
         description = "Train a demo Korean model (tokenizer and NemotronForCausalLM, or the hybrid NemotronHForCausalLM)"
                 + " on a Q&A corpus.")
 final class TrainCommand implements Callable<Integer> {
-    static final String CHAT_TEMPLATE = "{%- for message in messages %}"
-            + "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    /** ChatML, with tools as Hermes-style {@code <tool_call>} JSON (what ToolCallFormat.HERMES parses). */
+    static final String CHAT_TEMPLATE = "{%- if tools %}{{ '<|im_start|>system\\n' }}"
+            + "{%- if messages[0]['role'] == 'system' %}{{ messages[0]['content'] + '\\n\\n' }}"
+            + "{%- endif %}{{ '# 도구\\n\\n사용자의 요청을 돕기 위해 다음 함수를 호출할 수 있습니다.\\n\\n<tools>' }}"
+            + "{%- for tool in tools %}{{ '\\n' + (tool | tojson) }}"
+            + "{%- endfor %}{{ '\\n</tools>\\n\\n함수를 호출하려면 <tool_call></tool_call> 태그 안에 함수 이름과 인자를 담은 JSON 객체를 쓰세요:\\n<tool_call>\\n{\"name\": <함수 이름>, \"arguments\": <인자 JSON 객체>}\\n</tool_call><|im_end|>\\n' }}"
+            + "{%- endif %}"
+            + "{%- for message in messages %}"
+            + "{%- if tools and loop.first and message['role'] == 'system' %}"
+            + "{%- elif message['role'] == 'tool' %}{{ '<|im_start|>user\\n<tool_response>\\n' + message['content'] + '\\n</tool_response><|im_end|>\\n' }}"
+            + "{%- elif message['role'] == 'assistant' and message['tool_calls'] %}{{ '<|im_start|>assistant\\n' }}"
+            + "{%- if message['content'] %}{{ message['content'] + '\\n' }}"
+            + "{%- endif %}"
+            + "{%- for call in message['tool_calls'] %}{{ '<tool_call>\\n{\"name\": \"' + call['function']['name'] + '\", \"arguments\": ' + (call['function']['arguments'] | tojson) + '}\\n</tool_call>' }}"
+            + "{%- if not loop.last %}{{ '\\n' }}"
+            + "{%- endif %}"
+            + "{%- endfor %}{{ '<|im_end|>\\n' }}"
+            + "{%- else %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+            + "{%- endif %}"
             + "{%- endfor %}"
-            + "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}";
+            + "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}"
+            + "{%- endif %}";
     static final List<String> SPECIAL_TOKENS = List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>");
 
     @Option(names = "--corpus", defaultValue = "model-store/corpus/ko-public-service-qa.jsonl",

@@ -28,6 +28,12 @@ public final class Generator {
 
     /** With the prompt's images, in the order of their image tokens. */
     public Result generate(int[] prompt, List<EngineImage> images, SamplingParams params, Consumer<String> onText) {
+        return generate(prompt, images, params, null, onText);
+    }
+
+    /** With an output constraint (null: none). */
+    public Result generate(int[] prompt, List<EngineImage> images, SamplingParams params, ai.nuri.guide.Grammar constraint,
+            Consumer<String> onText) {
         CompletableFuture<Result> done = new CompletableFuture<>();
         StringBuilder text = new StringBuilder();
         int[][] tokens = {new int[16]};
@@ -56,7 +62,7 @@ public final class Generator {
             public void onAbort(String reason) {
                 done.completeExceptionally(new IllegalStateException("generation aborted: " + reason));
             }
-        }, images));
+        }, images, constraint));
         try {
             return done.join();
         } catch (CompletionException e) {

@@ -7,6 +7,8 @@ import ai.nuri.engine.FinishReason;
 import ai.nuri.engine.SamplingParams;
 import ai.nuri.engine.SequenceListener;
 import ai.nuri.engine.TokenLogprob;
+import ai.nuri.text.ToolCall;
+import ai.nuri.text.ToolCallFormat;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.Context;
@@ -38,7 +40,15 @@ final class CompletionResponder {
         final StringBuilder text = new StringBuilder();
         final List<Integer> tokens = new ArrayList<>();
         final List<TokenLogprob> logprobs = new ArrayList<>();
+        /** How much of {@code text} has been streamed as content (with tool parsing, text that may be a call waits). */
+        int streamed;
         FinishReason finish;
+        /** The finished answer read for tool calls; null without tool parsing. */
+        ToolCallFormat.Parsed parsed;
+
+        String finishName() {
+            return parsed != null && !parsed.calls().isEmpty() ? "tool_calls" : finish.apiName();
+        }
     }
 
     private final java.time.Duration timeout;
@@ -66,7 +76,7 @@ final class CompletionResponder {
                     p = p.withSeed(p.seed() + i);
                 }
                 handles.add(engine.submit(new EngineRequest(id + "-" + i, request.prompt(), p, request.logprobs(),
-                        listener(i), request.images())));
+                        listener(i), request.images(), request.constraint())));
             }
         } catch (EngineRejectedException e) {
             cancelAll();
@@ -128,10 +138,54 @@ final class CompletionResponder {
             c.tokens.add(t);
         }
         c.logprobs.addAll(logprobs);
-        if (request.stream() && (!text.isEmpty() || !logprobs.isEmpty())) {
-            writeChunk(index, text, false, null, request.logprobs() >= 0 ? logprobs : null,
+        if (!request.stream()) {
+            return;
+        }
+        String visible = text;
+        if (request.toolFormat() != null) { // text that could begin a tool call is held back until it is known
+            int end = Math.max(c.streamed, request.toolFormat().contentEnd(c.text.toString()));
+            visible = c.text.substring(c.streamed, end);
+            offset = c.streamed;
+            c.streamed = end;
+        }
+        if (!visible.isEmpty() || !logprobs.isEmpty()) {
+            writeChunk(index, visible, false, null, request.logprobs() >= 0 ? logprobs : null,
                     c.tokens.subList(firstNew, c.tokens.size()), offset);
         }
+    }
+
+    /** Reads a finished choice for tool calls; streaming, sends what was held back: the rest as content, or the calls. */
+    private void readToolCalls(int index) {
+        Choice c = choices[index];
+        c.parsed = request.toolFormat().parse(c.text.toString());
+        if (!request.stream()) {
+            return;
+        }
+        if (c.parsed.calls().isEmpty()) {
+            if (c.streamed < c.text.length()) {
+                writeChunk(index, c.text.substring(c.streamed), false, null, null, List.of(), c.streamed);
+            }
+            return;
+        }
+        for (int j = 0; j < c.parsed.calls().size(); j++) { // as OpenAI streams them: id and name, then the arguments
+            ToolCall call = c.parsed.calls().get(j);
+            ObjectNode head = ResponseShape.JSON.createObjectNode().put("index", j).put("id", call.id()).put("type", "function");
+            head.putObject("function").put("name", call.name()).put("arguments", "");
+            writeToolCallChunk(index, head);
+            ObjectNode args = ResponseShape.JSON.createObjectNode().put("index", j);
+            args.putObject("function").put("arguments", call.arguments());
+            writeToolCallChunk(index, args);
+        }
+    }
+
+    private void writeToolCallChunk(int index, ObjectNode call) {
+        ObjectNode chunk = envelope(shape.chunkObject);
+        ObjectNode choice = chunk.putArray("choices").addObject();
+        choice.put("index", index);
+        choice.putObject("delta").putArray("tool_calls").add(call);
+        choice.putNull("logprobs");
+        choice.putNull("finish_reason");
+        response.write("data: " + chunk + "\n\n");
     }
 
     private void finish(int index, FinishReason reason) {
@@ -139,8 +193,11 @@ final class CompletionResponder {
             return;
         }
         choices[index].finish = reason;
+        if (request.toolFormat() != null) {
+            readToolCalls(index);
+        }
         if (request.stream()) {
-            writeChunk(index, "", false, reason, null, List.of());
+            writeChunk(index, "", false, choices[index].finishName(), null, List.of());
         }
         if (--unfinished == 0) {
             done = true;
@@ -198,12 +255,12 @@ final class CompletionResponder {
         return root;
     }
 
-    private void writeChunk(int index, String text, boolean first, FinishReason finish, List<TokenLogprob> logprobs,
+    private void writeChunk(int index, String text, boolean first, String finish, List<TokenLogprob> logprobs,
             List<Integer> tokenIds) {
         writeChunk(index, text, first, finish, logprobs, tokenIds, 0);
     }
 
-    private void writeChunk(int index, String text, boolean first, FinishReason finish, List<TokenLogprob> logprobs,
+    private void writeChunk(int index, String text, boolean first, String finish, List<TokenLogprob> logprobs,
             List<Integer> tokenIds, int textOffset) {
         ObjectNode chunk = envelope(shape.chunkObject);
         if (first && index == 0 && request.returnTokenIds()) {
@@ -225,7 +282,7 @@ final class CompletionResponder {
         if (finish == null) {
             choice.putNull("finish_reason");
         } else {
-            choice.put("finish_reason", finish.apiName());
+            choice.put("finish_reason", finish);
         }
         if (request.returnTokenIds() && !tokenIds.isEmpty()) {
             ArrayNode ids = choice.putArray("token_ids");
@@ -252,14 +309,18 @@ final class CompletionResponder {
             Choice c = choices[i];
             ObjectNode choice = array.addObject();
             choice.put("index", i);
-            shape.fillChoice(choice, c.text.toString());
+            if (c.parsed != null && !c.parsed.calls().isEmpty()) {
+                ResponseShape.fillToolCalls(choice, c.parsed);
+            } else {
+                shape.fillChoice(choice, c.text.toString());
+            }
             ObjectNode lp = shape.logprobs(request.logprobs() >= 0 ? c.logprobs : null, request.model().tokenizer(), 0);
             if (lp == null) {
                 choice.putNull("logprobs");
             } else {
                 choice.set("logprobs", lp);
             }
-            choice.put("finish_reason", c.finish.apiName());
+            choice.put("finish_reason", c.finishName());
             if (request.returnTokenIds()) {
                 ArrayNode ids = choice.putArray("token_ids");
                 c.tokens.forEach(ids::add);

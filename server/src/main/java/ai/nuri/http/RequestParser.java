@@ -2,9 +2,12 @@ package ai.nuri.http;
 
 import ai.nuri.engine.EngineImage;
 import ai.nuri.engine.SamplingParams;
+import ai.nuri.guide.Grammar;
 import ai.nuri.model.vision.ImageTokens;
 import ai.nuri.text.ChatMessage;
 import ai.nuri.text.ChatTemplate;
+import ai.nuri.text.ToolCall;
+import ai.nuri.text.ToolCallFormat;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -25,8 +28,9 @@ final class RequestParser {
 
     private static final Set<String> COMMON = Set.of("model", "max_tokens", "temperature", "top_p", "top_k", "min_p",
             "presence_penalty", "frequency_penalty", "repetition_penalty", "stop", "seed", "n", "stream",
-            "stream_options", "user", "logprobs", "ignore_eos", "stop_token_ids", "return_token_ids");
-    private static final Set<String> CHAT_ONLY = Set.of("messages", "max_completion_tokens", "top_logprobs");
+            "stream_options", "user", "logprobs", "ignore_eos", "stop_token_ids", "return_token_ids", "structured_outputs");
+    private static final Set<String> CHAT_ONLY = Set.of("messages", "max_completion_tokens", "top_logprobs",
+            "response_format", "tools", "tool_choice", "parallel_tool_calls");
     private static final Set<String> COMPLETION_ONLY = Set.of("prompt");
 
     private RequestParser() {}
@@ -41,7 +45,16 @@ final class RequestParser {
             throw ApiException.badRequest("model '" + model.id() + "' has no chat template; use /v1/completions", "messages");
         }
         List<EngineImage> images = images(model, imageUrls);
-        int[] prompt = chatPrompt(model, messages, images.size());
+        ToolRequest tools = ToolRequest.of(body);
+        int[] prompt = chatPrompt(model, messages, images.size(), tools.templateValue());
+        ToolCallFormat toolFormat = tools.parsesCalls()
+                ? ToolCallFormat.of(model.tokenizer().chatTemplate().map(ChatTemplate::source).orElse(null)) : null;
+        Grammar toolConstraint = toolFormat == null ? null : tools.constraint(toolFormat);
+        Grammar formatConstraint = StructuredOutputs.of(body);
+        if (toolConstraint != null && formatConstraint != null) {
+            throw ApiException.badRequest("a forced tool call ('tool_choice': " + body.get("tool_choice")
+                    + ") cannot be combined with 'response_format' or 'structured_outputs'", "tool_choice");
+        }
         int logprobs = -1;
         if (bool(body, "logprobs", false)) {
             logprobs = intIn(body, "top_logprobs", 0, 0, MAX_TOP_LOGPROBS);
@@ -56,7 +69,8 @@ final class RequestParser {
         }
         GenerationRequest r = build(body, model, prompt, maxTokens, logprobs, bool(body, "return_token_ids", false));
         return new GenerationRequest(r.model(), r.prompt(), r.sampling(), r.n(), r.stream(), r.includeUsage(),
-                r.logprobs(), r.returnTokenIds(), images);
+                r.logprobs(), r.returnTokenIds(), images, toolConstraint != null ? toolConstraint : formatConstraint,
+                toolFormat);
     }
 
     /** Fetches, decodes and preprocesses a chat's images for its model: a 400 for anything wrong. */
@@ -85,10 +99,10 @@ final class RequestParser {
      * The chat rendered and tokenized, each image's one placeholder token expanded to the image's
      * feature rows, as transformers' LLaVA processor expands it.
      */
-    static int[] chatPrompt(ServedModel model, List<ChatMessage> messages, int images) {
+    static int[] chatPrompt(ServedModel model, List<ChatMessage> messages, int images, List<Object> tools) {
         int[] rendered;
         try {
-            rendered = model.tokenizer().encodeChat(messages);
+            rendered = model.tokenizer().encodeChat(messages, tools);
         } catch (ChatTemplate.TemplateException e) {
             throw ApiException.badRequest(e.getMessage(), "messages");
         }
@@ -139,7 +153,10 @@ final class RequestParser {
         }
         int logprobs = present(body, "logprobs") ? intIn(body, "logprobs", 0, 0, MAX_TOP_LOGPROBS) : -1;
         int maxTokens = intIn(body, "max_tokens", 16, 1, Integer.MAX_VALUE); // OpenAI's completions default
-        return build(body, model, prompt, maxTokens, logprobs, bool(body, "return_token_ids", false));
+        GenerationRequest r = build(body, model, prompt, maxTokens, logprobs, bool(body, "return_token_ids", false));
+        Grammar constraint = StructuredOutputs.of(body);
+        return new GenerationRequest(r.model(), r.prompt(), r.sampling(), r.n(), r.stream(), r.includeUsage(),
+                r.logprobs(), r.returnTokenIds(), List.of(), constraint, null);
     }
 
     private static GenerationRequest build(JsonNode body, ServedModel model, int[] prompt, Integer maxTokens,
@@ -213,10 +230,47 @@ final class RequestParser {
                 throw ApiException.badRequest(where + " must be an object", where);
             }
             String role = m.path("role").asText(null);
-            if (!m.path("role").isTextual() || !Set.of("system", "user", "assistant", "developer").contains(role)) {
-                throw ApiException.badRequest(where + ".role must be one of system, user, assistant", where + ".role");
+            if (!m.path("role").isTextual() || !Set.of("system", "user", "assistant", "developer", "tool").contains(role)) {
+                throw ApiException.badRequest(where + ".role must be one of system, developer, user, assistant, tool",
+                        where + ".role");
             }
-            out.add(content(role.equals("developer") ? "system" : role, m.get("content"), where, imageUrls));
+            JsonNode calls = m.get("tool_calls");
+            if (role.equals("assistant") && calls != null && !calls.isNull()) {
+                JsonNode c = m.get("content");
+                String text = c == null || c.isNull() ? null : content(role, c, where, imageUrls).content();
+                out.add(ChatMessage.assistantCalls(text, toolCalls(calls, where + ".tool_calls")));
+            } else if (role.equals("tool")) {
+                JsonNode id = m.get("tool_call_id");
+                if (id == null || !id.isTextual()) {
+                    throw ApiException.badRequest(where + ".tool_call_id is required for a tool message", where + ".tool_call_id");
+                }
+                out.add(ChatMessage.toolResult(id.asText(), content(role, m.get("content"), where, imageUrls).content()));
+            } else {
+                out.add(content(role.equals("developer") ? "system" : role, m.get("content"), where, imageUrls));
+            }
+        }
+        return out;
+    }
+
+    /** An assistant message's earlier calls: arguments must be JSON text (templates receive them parsed). */
+    private static List<ToolCall> toolCalls(JsonNode calls, String where) {
+        if (!calls.isArray()) {
+            throw ApiException.badRequest(where + " must be a list", where);
+        }
+        List<ToolCall> out = new ArrayList<>();
+        for (int i = 0; i < calls.size(); i++) {
+            JsonNode c = calls.get(i);
+            String at = where + "[" + i + "]";
+            JsonNode f = c.path("function");
+            if (!c.path("id").isTextual() || !f.path("name").isTextual() || !f.path("arguments").isTextual()) {
+                throw ApiException.badRequest(at + " must have a string id and function.name and function.arguments", at);
+            }
+            try {
+                ResponseShape.JSON.readTree(f.get("arguments").asText());
+            } catch (java.io.IOException e) {
+                throw ApiException.badRequest(at + ".function.arguments must be JSON text", at + ".function.arguments");
+            }
+            out.add(new ToolCall(c.get("id").asText(), f.get("name").asText(), f.get("arguments").asText()));
         }
         return out;
     }

@@ -36,6 +36,24 @@ enum ResponseShape {
         }
     }
 
+    /** A chat choice whose answer was tool calls: content (or null) and {@code tool_calls}, as OpenAI writes them. */
+    static void fillToolCalls(ObjectNode choice, ai.nuri.text.ToolCallFormat.Parsed parsed) {
+        ObjectNode message = choice.putObject("message");
+        message.put("role", "assistant");
+        if (parsed.content() == null) {
+            message.putNull("content");
+        } else {
+            message.put("content", parsed.content());
+        }
+        ArrayNode calls = message.putArray("tool_calls");
+        for (ai.nuri.text.ToolCall call : parsed.calls()) {
+            ObjectNode c = calls.addObject();
+            c.put("id", call.id());
+            c.put("type", "function");
+            c.putObject("function").put("name", call.name()).put("arguments", call.arguments());
+        }
+    }
+
     /** The choice of a streamed chunk; the first chat chunk of a choice carries the role. */
     void fillDelta(ObjectNode choice, String text, boolean first) {
         if (this == CHAT) {

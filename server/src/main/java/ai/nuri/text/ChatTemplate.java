@@ -104,6 +104,24 @@ public final class ChatTemplate {
                 }
                 map.put("content", parts);
             }
+            if (!m.toolCalls().isEmpty()) {
+                // As transformers expects (and vLLM passes): arguments as a mapping, not JSON text.
+                List<Map<String, Object>> calls = new ArrayList<>();
+                for (ToolCall call : m.toolCalls()) {
+                    Map<String, Object> function = new LinkedHashMap<>();
+                    function.put("name", call.name());
+                    function.put("arguments", PythonJson.parse(call.arguments()));
+                    Map<String, Object> c = new LinkedHashMap<>();
+                    c.put("id", call.id());
+                    c.put("type", "function");
+                    c.put("function", function);
+                    calls.add(c);
+                }
+                map.put("tool_calls", calls);
+            }
+            if (m.toolCallId() != null) {
+                map.put("tool_call_id", m.toolCallId());
+            }
             list.add(map);
         }
         Map<String, Object> context = new HashMap<>(extra);

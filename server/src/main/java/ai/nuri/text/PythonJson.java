@@ -9,6 +9,17 @@ import java.util.Map;
 final class PythonJson {
     private PythonJson() {}
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /** JSON text as plain Java values (maps keep their key order), as json.loads gives a template; text that is not JSON stays a string. */
+    static Object parse(String json) {
+        try {
+            return JSON.readValue(json, Object.class);
+        } catch (java.io.IOException e) {
+            return json;
+        }
+    }
+
     static String dumps(Object value) {
         StringBuilder sb = new StringBuilder();
         write(sb, value);

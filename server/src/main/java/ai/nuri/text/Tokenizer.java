@@ -168,8 +168,16 @@ public final class Tokenizer implements AutoCloseable {
      * @throws ChatTemplate.TemplateException if the template refuses the messages
      */
     public int[] encodeChat(java.util.List<ChatMessage> messages) {
+        return encodeChat(messages, java.util.List.of());
+    }
+
+    /**
+     * With tool definitions, passed to the template as transformers passes them ({@code tools}: a
+     * list of {@code {"type": "function", "function": {...}}} mappings); none: no {@code tools}.
+     */
+    public int[] encodeChat(java.util.List<ChatMessage> messages, java.util.List<Object> tools) {
         ChatTemplate template = chatTemplate().orElseThrow(() -> new IllegalStateException("this model has no chat template"));
-        return encode(template.render(messages, true));
+        return encode(template.render(messages, true, tools.isEmpty() ? Map.of() : Map.of("tools", tools)));
     }
 
     public String decode(int[] ids, boolean skipSpecialTokens) {

@@ -7,12 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.networknt.schema.JsonSchema;
-import com.networknt.schema.JsonSchemaFactory;
-import com.networknt.schema.SchemaValidatorsConfig;
-import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import dk.brics.automaton.Automaton;
 import dk.brics.automaton.State;
@@ -32,89 +27,8 @@ import org.junit.jupiter.api.Test;
  */
 class JsonSchemaCompilerTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
-    static final SchemaValidatorsConfig CONFIG = SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build();
-
     static Set<ValidationMessage> validate(JsonNode schema, String text) throws Exception {
-        JsonSchema s = FACTORY.getSchema(schema, CONFIG);
-        return s.validate(JSON.readTree(text));
-    }
-
-    /** A random schema of the supported subset, bounded so that random texts end. */
-    static ObjectNode randomSchema(SplittableRandom r, int depth, ObjectNode defs) {
-        ObjectNode s = JSON.createObjectNode();
-        int kind = depth <= 0 ? 2 + r.nextInt(6) : r.nextInt(9);
-        switch (kind) {
-            case 0, 1 -> {
-                s.put("type", "object");
-                ObjectNode props = s.putObject("properties");
-                ArrayNode required = JSON.createArrayNode();
-                int n = 1 + r.nextInt(4);
-                for (int i = 0; i < n; i++) {
-                    String name = r.nextBoolean() ? "이름" + i : "field_" + i;
-                    props.set(name, randomSchema(r, depth - 1, defs));
-                    if (r.nextInt(3) > 0) {
-                        required.add(name);
-                    }
-                }
-                s.set("required", required);
-                s.put("additionalProperties", false);
-            }
-            case 2 -> {
-                s.put("type", "string");
-                switch (r.nextInt(5)) {
-                    case 0 -> s.putArray("enum").add("서울").add("부산").add("a\"b");
-                    case 1 -> s.put("pattern", "^[가-힣]{1,4}(시|군)$");
-                    case 2 -> s.put("format", List.of("date", "date-time", "time", "uuid", "email", "ipv4", "hostname")
-                            .get(r.nextInt(7)));
-                    case 3 -> s.put("pattern", "^\\d{3}-\\d{4}$");
-                    default -> {
-                        s.put("minLength", r.nextInt(3));
-                        s.put("maxLength", 3 + r.nextInt(5));
-                    }
-                }
-            }
-            case 3 -> {
-                s.put("type", "integer");
-                long lo = r.nextInt(-500, 500);
-                if (r.nextBoolean()) {
-                    s.put("minimum", lo);
-                } else {
-                    s.put("exclusiveMinimum", lo);
-                }
-                s.put(r.nextBoolean() ? "maximum" : "exclusiveMaximum", lo + 2 + r.nextInt(3000));
-            }
-            case 4 -> {
-                s.put("type", "number");
-                long lo = r.nextInt(-50, 50);
-                s.put(r.nextBoolean() ? "minimum" : "exclusiveMinimum", lo);
-                s.put(r.nextBoolean() ? "maximum" : "exclusiveMaximum", lo + 1 + r.nextInt(100));
-            }
-            case 5 -> s.put("type", "boolean");
-            case 6 -> s.putArray("type").add("integer").add("null");
-            case 7 -> {
-                s.put("type", "array");
-                s.set("items", randomSchema(r, depth - 1, defs));
-                int min = r.nextInt(3);
-                s.put("minItems", min);
-                s.put("maxItems", min + r.nextInt(3));
-            }
-            default -> {
-                if (r.nextBoolean()) {
-                    ArrayNode any = s.putArray("anyOf");
-                    any.add(randomSchema(r, depth - 1, defs));
-                    any.add(randomSchema(r, depth - 1, defs));
-                } else {
-                    String name = "d" + defs.size();
-                    defs.set(name, randomSchema(r, depth - 1, defs));
-                    s.put("$ref", "#/$defs/" + name);
-                }
-            }
-        }
-        if (r.nextInt(4) == 0) {
-            s.put("description", "설명");
-        }
-        return s;
+        return RandomSchemas.validate(schema, text);
     }
 
     /** A random text of the language: a random walk that heads for an accepting state once long enough. */
@@ -172,7 +86,7 @@ class JsonSchemaCompilerTest {
         int texts = 0;
         for (int seed = 0; seed < 60; seed++) {
             ObjectNode defs = JSON.createObjectNode();
-            ObjectNode schema = randomSchema(r, 3, defs);
+            ObjectNode schema = RandomSchemas.schema(r, 3, defs);
             if (!defs.isEmpty()) {
                 schema.set("$defs", defs);
             }
