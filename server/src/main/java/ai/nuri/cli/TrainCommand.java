@@ -48,9 +48,9 @@ final class TrainCommand implements Callable<Integer> {
     /** ChatML, with tools as Hermes-style {@code <tool_call>} JSON (what ToolCallFormat.HERMES parses). */
     static final String CHAT_TEMPLATE = "{%- if tools %}{{ '<|im_start|>system\\n' }}"
             + "{%- if messages[0]['role'] == 'system' %}{{ messages[0]['content'] + '\\n\\n' }}"
-            + "{%- endif %}{{ '# 도구\\n\\n사용자의 요청을 돕기 위해 다음 함수를 호출할 수 있습니다.\\n\\n<tools>' }}"
+            + "{%- endif %}{{ '# 도구\\n<tools>' }}"
             + "{%- for tool in tools %}{{ '\\n' + (tool | tojson) }}"
-            + "{%- endfor %}{{ '\\n</tools>\\n\\n함수를 호출하려면 <tool_call></tool_call> 태그 안에 함수 이름과 인자를 담은 JSON 객체를 쓰세요:\\n<tool_call>\\n{\"name\": <함수 이름>, \"arguments\": <인자 JSON 객체>}\\n</tool_call><|im_end|>\\n' }}"
+            + "{%- endfor %}{{ '\\n</tools>\\n호출: <tool_call>\\n{\"name\": <함수>, \"arguments\": <인자>}\\n</tool_call><|im_end|>\\n' }}"
             + "{%- endif %}"
             + "{%- for message in messages %}"
             + "{%- if tools and loop.first and message['role'] == 'system' %}"

@@ -17,6 +17,8 @@ import java.util.Map;
  */
 record ToolRequest(List<Function> functions, Choice choice, String forced, boolean parallel) {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The most calls one forced answer may hold (parallel_tool_calls true, tool_choice required). */
+    static final int MAX_PARALLEL_CALLS = 4;
 
     /** One function tool; {@code parameters} null when it takes any object. */
     record Function(String name, String description, JsonNode parameters, JsonNode definition) {}
@@ -144,7 +146,7 @@ record ToolRequest(List<Function> functions, Choice choice, String forced, boole
             alternatives.add(new Constraints.Wrapped(format.callPrefix(nameJson), f.parameters(), format.callSuffix()));
             key.append('|').append(f.name()).append(':').append(f.parameters());
         }
-        int maxCalls = parallel && choice == Choice.REQUIRED && format != ToolCallFormat.LLAMA3_JSON ? 8 : 1;
+        int maxCalls = parallel && choice == Choice.REQUIRED && format != ToolCallFormat.LLAMA3_JSON ? MAX_PARALLEL_CALLS : 1;
         return StructuredOutputs.cached("tools:" + key + maxCalls,
                 () -> Constraints.sequenceOf(alternatives, format.separator(), maxCalls, "tool calls"), "tools");
     }
