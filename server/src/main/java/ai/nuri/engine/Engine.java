@@ -305,7 +305,9 @@ public final class Engine implements AutoCloseable {
             if (s.guide == null) {
                 s.guide = new GuidedSequence(s.request.constraint(), vocabulary());
             }
-            if (!Sampler.constrain(logits, s.guide.allowedTokens(), s.guide.mayEnd() ? eosArray : new int[0])) {
+            // End-of-sequence only where the text is complete (and never with ignore_eos: max_tokens decides).
+            boolean mayEnd = s.guide.mayEnd() && !p.ignoreEos();
+            if (!Sampler.constrain(logits, s.guide.allowedTokens(), mayEnd ? eosArray : new int[0])) {
                 abort(s, "the output constraint cannot be continued with this model's vocabulary");
                 return;
             }

@@ -30,14 +30,15 @@ public final class EcmaRegex {
         if (!end) {
             a = a.concatenate(any);
         }
-        return a;
+        return SizeGuard.requireSmall(a, keyword);
     }
 
     /** The strings the whole of which match (vLLM's {@code regex}); ^ and $ at the ends are allowed and change nothing. */
     public static Automaton fullMatch(String pattern, String keyword) {
         boolean start = pattern.startsWith("^");
         boolean end = pattern.endsWith("$") && !pattern.endsWith("\\$");
-        return compile(pattern.substring(start ? 1 : 0, pattern.length() - (end ? 1 : 0)), keyword);
+        return SizeGuard.requireSmall(compile(pattern.substring(start ? 1 : 0, pattern.length() - (end ? 1 : 0)), keyword),
+                keyword);
     }
 
     static Automaton compile(String ecma, String keyword) {

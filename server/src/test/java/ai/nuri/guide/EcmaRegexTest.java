@@ -44,6 +44,16 @@ class EcmaRegexTest {
     }
 
     @Test
+    void aPatternWhoseAutomatonWouldExplodeIsRefusedQuickly() {
+        long t0 = System.nanoTime();
+        GuideException e = org.junit.jupiter.api.Assertions.assertThrows(GuideException.class,
+                () -> EcmaRegex.search("a.{40}$", "pattern"));
+        assertEquals("pattern", e.keyword());
+        org.junit.jupiter.api.Assertions.assertTrue((System.nanoTime() - t0) / 1e9 < 10, "refused before it grew");
+        EcmaRegex.search("^[가-힣]{1,200}$", "pattern"); // long but linear: fine
+    }
+
+    @Test
     void fullMatchNeedsTheWholeString() {
         Automaton a = EcmaRegex.fullMatch("(예|아니요)", "regex");
         assertEquals(true, a.run("예"));

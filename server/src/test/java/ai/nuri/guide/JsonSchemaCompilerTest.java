@@ -82,11 +82,12 @@ class JsonSchemaCompilerTest {
 
     @Test
     void everyTextOfRandomSchemasParsesAndValidates() throws Exception {
-        SplittableRandom r = new SplittableRandom(2026);
+        SplittableRandom schemas = new SplittableRandom(2026); // apart from r, whose use depends on hash order
+        SplittableRandom r = new SplittableRandom(2027);
         int texts = 0;
         for (int seed = 0; seed < 60; seed++) {
             ObjectNode defs = JSON.createObjectNode();
-            ObjectNode schema = RandomSchemas.schema(r, 3, defs);
+            ObjectNode schema = RandomSchemas.schema(schemas, 3, defs);
             if (!defs.isEmpty()) {
                 schema.set("$defs", defs);
             }

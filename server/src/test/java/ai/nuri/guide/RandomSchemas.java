@@ -89,6 +89,7 @@ public final class RandomSchemas {
                     any.add(schema(r, depth - 1, defs));
                 } else {
                     String name = "d" + defs.size();
+                    defs.putNull(name); // reserved first, so that a definition made inside it gets another name
                     defs.set(name, schema(r, depth - 1, defs));
                     s.put("$ref", "#/$defs/" + name);
                 }
