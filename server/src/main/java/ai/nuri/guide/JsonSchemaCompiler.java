@@ -46,7 +46,9 @@ public final class JsonSchemaCompiler {
     static final Automaton STRING_CHAR = BasicAutomata.makeCharRange('\u0020', '\uFFFF')
             .minus(BasicAutomata.makeCharSet("\"\\"))
             .union(BasicAutomata.makeChar('\\').concatenate(BasicAutomata.makeCharSet("\"\\/bfnrt")
-                    .union(BasicAutomata.makeChar('u').concatenate(hexDigit().repeat(4, 4)))));
+                    // \\u only for control characters: Hangul and every other printable character are written as they are.
+                    .union(BasicAutomata.makeString("u00").concatenate(BasicAutomata.makeCharSet("01"))
+                            .concatenate(hexDigit()))));
     private static final Automaton PLAIN_CHAR = BasicAutomata.makeCharRange('\u0020', '\uFFFF')
             .minus(BasicAutomata.makeCharSet("\"\\"));
     static final Automaton DIGITS_NO_LEADING_ZERO = BasicAutomata.makeChar('0')

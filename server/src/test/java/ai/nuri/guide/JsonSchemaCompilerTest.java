@@ -118,7 +118,7 @@ class JsonSchemaCompilerTest {
         Automaton a = JsonSchemaCompiler.automaton(JSON.readTree(schema));
         for (String ok : List.of(
                 "{\"이름\":\"김민수\",\"나이\":30}",
-                "{\"이름\": \"\\\"따옴표\\\" \\u0041\", \"나이\": 0, \"키\": 172.5}",
+                "{\"이름\": \"\\\"따옴표\\\" \\u001f\", \"나이\": 0, \"키\": 172.5}",
                 "{\"이름\":\"a\",\"나이\":150,\"키\":300,\"주소\":{\"시\":\"서울\"},\"태그\":[\"가\",\"나\"],\"생일\":\"2024-02-28\"}",
                 "{\"이름\":\"a\",\"나이\":1,\"키\":0.001,\"주소\":null,\"태그\":[]}")) {
             assertTrue(validate(JSON.readTree(schema), ok).isEmpty(), "the validator agrees: " + ok);
@@ -137,6 +137,7 @@ class JsonSchemaCompilerTest {
             assertFalse(a.run(bad), bad);
         }
         assertFalse(a.run("{\"이름\":\"a\",\"나이\":01}"), "no leading zeros (not JSON)");
+        assertFalse(a.run("{\"이름\":\"\\uae40\",\"나이\":1}"), "Hangul is written as it is, never as \\u escapes");
     }
 
     @Test
