@@ -44,8 +44,8 @@ record ToolRequest(List<Function> functions, Choice choice, String forced, boole
             }
             return NO_TOOLS;
         }
-        if (!tools.isArray()) {
-            throw ApiException.badRequest("'tools' must be a list", "tools");
+        if (!tools.isArray() || tools.isEmpty()) {
+            throw ApiException.badRequest("'tools' must be a list of at least one tool", "tools"); // as OpenAI: [] is refused
         }
         List<Function> functions = new ArrayList<>();
         for (int i = 0; i < tools.size(); i++) {
@@ -54,7 +54,7 @@ record ToolRequest(List<Function> functions, Choice choice, String forced, boole
         if (functions.stream().map(Function::name).distinct().count() != functions.size()) {
             throw ApiException.badRequest("'tools' names a function twice", "tools");
         }
-        Choice choice = functions.isEmpty() ? Choice.NONE : Choice.AUTO;
+        Choice choice = Choice.AUTO;
         String forced = null;
         if (choiceNode != null && !choiceNode.isNull()) {
             if (choiceNode.isTextual()) {
@@ -77,9 +77,6 @@ record ToolRequest(List<Function> functions, Choice choice, String forced, boole
             } else {
                 throw ApiException.badRequest("'tool_choice' must be none, auto, required or {\"type\": \"function\", "
                         + "\"function\": {\"name\": ...}}", "tool_choice");
-            }
-            if (functions.isEmpty() && choice != Choice.NONE) {
-                throw ApiException.badRequest("'tool_choice' " + choiceNode + " needs at least one tool", "tool_choice");
             }
         }
         return new ToolRequest(functions, choice, forced, parallel);

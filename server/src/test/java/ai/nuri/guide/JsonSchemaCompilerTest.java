@@ -104,6 +104,20 @@ class JsonSchemaCompilerTest {
     }
 
     @Test
+    void everyFormatsTextsPassTheValidatorsFormatCheck() throws Exception {
+        SplittableRandom r = new SplittableRandom(8);
+        for (String format : List.of("date-time", "date", "time", "uuid", "email", "ipv4", "hostname")) {
+            JsonNode schema = JSON.readTree("{\"type\":\"string\",\"format\":\"" + format + "\"}");
+            Automaton a = JsonSchemaCompiler.automaton(schema);
+            a.determinize();
+            for (int i = 0; i < 1000; i++) {
+                String text = sample(a, r);
+                assertTrue(validate(schema, text).isEmpty(), format + ": " + text + " " + validate(schema, text));
+            }
+        }
+    }
+
+    @Test
     void valuesThatFitAreAccepted() throws Exception {
         String schema = """
                 {"type":"object","properties":{

@@ -42,7 +42,10 @@ class ErrorsAndLimitsTest {
             new Case("n too large", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"n\":17}", 400, null, "n", "between 1 and 16"),
             new Case("stop not strings", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"stop\":[1]}", 400, null, "stop", "list of strings"),
             new Case("unknown model", "/v1/chat/completions", "{\"model\":\"gpt-4o\",\"messages\":" + OK_MSG + "}", 404, "model_not_found", "model", "does not exist"),
-            new Case("tools unsupported", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"tools\":[]}", 400, "unsupported_parameter", "tools", "'tools' is not supported"),
+            new Case("empty tools", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"tools\":[]}", 400, null, "tools", "at least one"),
+            new Case("response_format json_schema without a schema", "/v1/chat/completions", "{\"messages\":" + OK_MSG
+                    + ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"a\"}}}", 400, null,
+                    "response_format.json_schema.schema", "JSON Schema object"),
             new Case("logit_bias unsupported", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"logit_bias\":{\"1\":2}}", 400, "unsupported_parameter", "logit_bias", "not supported"),
             new Case("stream_options without stream", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"stream_options\":{\"include_usage\":true}}", 400, null, "stream_options", "only allowed"),
             new Case("top_logprobs without logprobs", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"top_logprobs\":2}", 400, null, "top_logprobs", "requires"),
