@@ -119,6 +119,15 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Hosts (and their subdomains) whose http(s) image URLs are fetched, comma-separated; others and file: are refused; NURI_ALLOWED_MEDIA_DOMAINS (default: none, data: URLs only).")
     List<String> allowedMediaDomains = new ArrayList<>();
 
+    @Option(names = "--response-store-size", defaultValue = "${env:NURI_RESPONSE_STORE_SIZE:-1000}",
+            description = "Responses API: how many stored responses are kept for previous_response_id and GET (oldest dropped first); "
+                    + "NURI_RESPONSE_STORE_SIZE (default: ${DEFAULT-VALUE}).")
+    int responseStoreSize;
+
+    @Option(names = "--response-store-ttl", defaultValue = "${env:NURI_RESPONSE_STORE_TTL:-3600}",
+            description = "Responses API: seconds a stored response is kept; NURI_RESPONSE_STORE_TTL (default: ${DEFAULT-VALUE}).")
+    long responseStoreTtlSeconds;
+
     @Option(names = "--request-timeout", defaultValue = "${env:NURI_REQUEST_TIMEOUT:-0}",
             description = "Seconds a generation may take before it is cancelled with 504; 0 is no limit; NURI_REQUEST_TIMEOUT (default: ${DEFAULT-VALUE}).")
     double requestTimeoutSeconds;
@@ -135,7 +144,8 @@ public final class ServeCommand implements Callable<Integer> {
         }
         ServerConfig config = new ServerConfig(host, port, apiKeys(), maxBodyBytes, rateLimitRpm,
                 corsOrigins.stream().filter(s -> !s.isBlank()).toList(), Duration.ofSeconds(drainTimeoutSeconds),
-                Duration.ofMillis((long) (requestTimeoutSeconds * 1000)), managementPort);
+                Duration.ofMillis((long) (requestTimeoutSeconds * 1000)), managementPort, responseStoreSize,
+                Duration.ofSeconds(responseStoreTtlSeconds));
         NuriServer server = new NuriServer(config, new ModelRegistry(served), metrics);
         int bound = server.start().await();
         System.out.printf("Nuri serving %s on http://%s:%d%n", served.stream().map(ServedModel::id).toList(), host, bound);

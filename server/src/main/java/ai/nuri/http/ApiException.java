@@ -48,6 +48,18 @@ public final class ApiException extends RuntimeException {
         return retryAfterSeconds;
     }
 
+    public String type() {
+        return type;
+    }
+
+    public String param() {
+        return param;
+    }
+
+    public String code() {
+        return code;
+    }
+
     public String toJson() {
         ObjectNode root = JSON.createObjectNode();
         ObjectNode error = root.putObject("error");

@@ -43,6 +43,7 @@ public final class NuriServer implements AutoCloseable {
     private final NuriMetrics metrics;
     private final Vertx vertx;
     private final RateLimiter rateLimiter;
+    private final ResponseStore responses;
     private final List<byte[]> keyDigests = new ArrayList<>();
     private HttpServer server;
     private HttpServer managementServer;
@@ -51,6 +52,7 @@ public final class NuriServer implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicInteger activeRequests = new java.util.concurrent.atomic.AtomicInteger();
 
     public NuriServer(ServerConfig config, ModelRegistry models, NuriMetrics metrics) {
+        this.responses = new ResponseStore(config.responseStoreSize(), config.responseStoreTtl());
         this.config = config;
         this.models = models;
         this.metrics = metrics;
@@ -127,6 +129,9 @@ public final class NuriServer implements AutoCloseable {
         router.route().handler(BodyHandler.create(false).setBodyLimit(config.bodyLimitBytes()));
         router.post("/v1/chat/completions").handler(ctx -> generate(ctx, RequestParser::chat, ResponseShape.CHAT));
         router.post("/v1/completions").handler(ctx -> generate(ctx, RequestParser::completion, ResponseShape.TEXT));
+        router.post("/v1/responses").handler(this::createResponse);
+        router.get("/v1/responses/:id").handler(this::storedResponse);
+        router.delete("/v1/responses/:id").handler(this::deleteResponse);
         router.get("/v1/models").handler(this::listModels);
         router.post("/tokenize").handler(ctx -> blocking(ctx, body -> Tokenize.tokenize(body, models)));
         router.post("/detokenize").handler(ctx -> blocking(ctx, body -> Tokenize.detokenize(body, models)));
@@ -214,6 +219,51 @@ public final class NuriServer implements AutoCloseable {
                 fail(ctx, e);
             }
         });
+    }
+
+    /** POST /v1/responses: read off the event loop as chat is, then answered by a ResponsesResponder. */
+    private void createResponse(RoutingContext ctx) {
+        if (draining) {
+            send(ctx, ApiException.unavailable("The server is shutting down", "server_draining", 5));
+            return;
+        }
+        activeRequests.incrementAndGet();
+        ctx.addEndHandler(done -> activeRequests.decrementAndGet());
+        Context context = Vertx.currentContext();
+        io.vertx.core.buffer.Buffer raw = ctx.body() == null ? null : ctx.body().buffer();
+        vertx.executeBlocking(() -> ResponsesRequest.parse(parseJson(raw), models, responses), false).onComplete(result -> {
+            if (result.failed()) {
+                fail(ctx, result.cause());
+                return;
+            }
+            try {
+                new ResponsesResponder(result.result(), responses, ctx.response(), context, config.requestTimeout()).start();
+            } catch (RuntimeException e) {
+                fail(ctx, e);
+            }
+        });
+    }
+
+    private void storedResponse(RoutingContext ctx) {
+        String id = ctx.pathParam("id");
+        responses.get(id).ifPresentOrElse(
+                e -> ctx.response().putHeader("Content-Type", "application/json").end(e.response().toString()),
+                () -> send(ctx, responseNotFound(id)));
+    }
+
+    private void deleteResponse(RoutingContext ctx) {
+        String id = ctx.pathParam("id");
+        if (!responses.delete(id)) {
+            send(ctx, responseNotFound(id));
+            return;
+        }
+        ObjectNode deleted = JSON.createObjectNode().put("id", id).put("object", "response").put("deleted", true);
+        ctx.response().putHeader("Content-Type", "application/json").end(deleted.toString());
+    }
+
+    private static ApiException responseNotFound(String id) {
+        return new ApiException(404, "invalid_request_error", "Response with id '" + id
+                + "' not found (never stored, deleted, or expired).", "response_id", "response_not_found", null);
     }
 
     private void blocking(RoutingContext ctx, java.util.function.Function<JsonNode, JsonNode> work) {
