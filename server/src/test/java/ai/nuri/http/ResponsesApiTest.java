@@ -202,6 +202,42 @@ class ResponsesApiTest {
     }
 
     @Test
+    void aClientThatLeavesMidStreamIsCancelledAndItsBlocksFreed() throws Exception {
+        // A string of at least 300 characters keeps the model writing long enough to hang up in the middle.
+        String body = "{\"model\":\"nuri-ko-mini\",\"input\":\"길게\",\"stream\":true,\"max_output_tokens\":600,"
+                + "\"text\":{\"format\":{\"type\":\"json_schema\",\"name\":\"long\",\"schema\":{\"type\":\"string\",\"minLength\":300}}}}";
+        double cancelledBefore = server.metric("nuri_request_failure_total{model_name=\"nuri-ko-mini\",reason=\"cancelled\"}");
+        HttpResponse<java.io.InputStream> r = server.http.send(HttpRequest.newBuilder(URI.create(server.url("/v1/responses")))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8));
+        for (int i = 0; i < 12; i++) {
+            in.readLine(); // into the deltas
+        }
+        r.body().close();
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (System.nanoTime() < deadline && (server.metric("nuri_kv_cache_usage_ratio") > 0
+                || server.metric("nuri_request_failure_total{model_name=\"nuri-ko-mini\",reason=\"cancelled\"}") == cancelledBefore)) {
+            Thread.sleep(20);
+        }
+        assertEquals(0.0, server.metric("nuri_kv_cache_usage_ratio"), "KV blocks returned");
+        assertEquals(cancelledBefore + 1,
+                server.metric("nuri_request_failure_total{model_name=\"nuri-ko-mini\",reason=\"cancelled\"}"), "counted as cancelled");
+    }
+
+    @Test
+    void responsesSitBehindTheSameApiKeys() throws Exception {
+        try (TestServer keyed = new TestServer(new ai.nuri.engine.EngineConfig(4, 512, 128, 16, 16, 512),
+                TestServer.config(List.of("sk-nuri"), 0))) {
+            assertEquals(401, keyed.post("/v1/responses", "{\"model\":\"nuri-ko-mini\",\"input\":\"x\"}").statusCode());
+            assertEquals(401, keyed.http.send(HttpRequest.newBuilder(URI.create(keyed.url("/v1/responses/resp_x"))).GET().build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode());
+            assertEquals(200, keyed.post("/v1/responses", "{\"model\":\"nuri-ko-mini\",\"input\":\"x\",\"max_output_tokens\":2}",
+                    "Authorization", "Bearer sk-nuri").statusCode());
+        }
+    }
+
+    @Test
     void jsonSchemaTextFormatHolds() throws Exception {
         String schema = "{\"type\":\"object\",\"properties\":{\"답\":{\"type\":\"string\",\"maxLength\":10}},\"required\":[\"답\"],"
                 + "\"additionalProperties\":false}";

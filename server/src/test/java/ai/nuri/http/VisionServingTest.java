@@ -102,6 +102,22 @@ class VisionServingTest {
         assertTrue(server.metric("nuri_mm_cache_hits_total") >= 2, "the streamed repeats reused their encodings");
     }
 
+    /** The Responses API takes input_image parts through the same image path as chat. */
+    @Test
+    void theResponsesApiAnswersAboutAPictureToo() throws Exception {
+        ShapeScenes.Scene s = SCENES.scene(UNSEEN + 3);
+        String chat = client.chat().completions().create(ask(s)).choices().get(0).message().content().orElseThrow();
+        com.openai.models.responses.ResponseInputItem.Message message = com.openai.models.responses.ResponseInputItem.Message
+                .builder().role(com.openai.models.responses.ResponseInputItem.Message.Role.USER)
+                .addContent(com.openai.models.responses.ResponseInputImage.builder().imageUrl(dataUrl(s))
+                        .detail(com.openai.models.responses.ResponseInputImage.Detail.AUTO).build())
+                .addInputTextContent(s.question()).build();
+        com.openai.models.responses.Response r = client.responses().create(com.openai.models.responses.ResponseCreateParams
+                .builder().model("nuri-ko-vision-mini").temperature(0.0)
+                .inputOfResponse(List.of(com.openai.models.responses.ResponseInputItem.ofMessage(message))).build());
+        assertEquals(chat, ResponsesApiTest.text(r), "the same answer as chat gives");
+    }
+
     /** Same question, two pictures, one after the other with prefix caching on: each gets its own answer. */
     @Test
     void twoPicturesWithTheSameQuestionGetTheirOwnAnswers() throws Exception {
