@@ -121,7 +121,7 @@ final class Report {
                   const c = echarts.init(document.getElementById(id), null, {renderer: 'canvas'});
                   c.setOption({title: {text: title}, tooltip: {trigger: 'axis'}, legend: {top: 24},
                     grid: {top: 64, left: 64, right: 24, bottom: 40},
-                    xAxis: {type: 'category', data: x, name: data.axis, nameLocation: 'middle', nameGap: 26},
+                    xAxis: {type: 'category', data: x, name: data.axis, nameLocation: 'middle', nameGap: 26, axisLabel: {interval: 0}},
                     yAxis: {type: 'value', name: unit},
                     series: keys.map(k => ({name: k, type: 'line', data: get(k), animation: false}))});
                   charts.push(c);
