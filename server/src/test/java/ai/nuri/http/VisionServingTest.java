@@ -225,7 +225,12 @@ class VisionServingTest {
         System.out.printf("event loop during 8 x %.1f MB image requests: %d /health round trips, worst %d ms%n",
                 png.size() / 1e6, healthMillis.size(), worst);
         assertTrue(healthMillis.size() > 10, "the loop answered throughout: " + healthMillis.size());
-        assertTrue(worst < 100, "worst /health round trip " + worst + " ms while images were parsed");
+        // Parsing on the loop (tried on purpose) blocked it for 333 ms at a stretch, so many probes were slow. On two
+        // shared cores a single probe may still meet a GC pause or a descheduled loop thread (112 ms was seen in CI):
+        // at most one probe over 100 ms, none over 300.
+        long slow = healthMillis.stream().filter(ms -> ms > 100).count();
+        assertTrue(slow <= 1 && worst < 300, slow + " /health round trips over 100 ms, worst " + worst
+                + " ms, while images were parsed: " + healthMillis);
     }
 
     record Bad(String what, String url, String message) {}

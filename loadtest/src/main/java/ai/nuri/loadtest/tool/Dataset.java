@@ -36,10 +36,18 @@ final class Dataset {
         if (all.isEmpty()) {
             throw new IllegalArgumentException("the dataset '" + source + "' has no usable prompts");
         }
+        // Without replacement (a repeated prompt would meet a warm prefix cache), reshuffled if n exceeds the set.
         SplittableRandom r = new SplittableRandom(seed);
         List<Prompt> out = new ArrayList<>();
+        List<Prompt> deck = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            Prompt p = all.get(source.equals("random") ? i : r.nextInt(all.size()));
+            if (deck.isEmpty()) {
+                deck.addAll(all);
+                if (!source.equals("random")) {
+                    java.util.Collections.shuffle(deck, new java.util.Random(r.nextLong()));
+                }
+            }
+            Prompt p = deck.remove(deck.size() - 1);
             out.add(outputLen == null ? p : new Prompt(p.text(), p.tokenIds(), outputLen));
         }
         return out;

@@ -87,7 +87,7 @@ public final class LoadTool {
         @Option(names = "--image-ratio", defaultValue = "0", description = "Share of chat requests that carry a bundled picture, for vision models (default: ${DEFAULT-VALUE}).")
         double imageRatio;
 
-        @Option(names = "--goodput", split = " ", arity = "1..*",
+        @Option(names = "--goodput", split = "\\s+", arity = "1..*",
                 description = "SLOs in milliseconds, e.g. --goodput ttft:500 tpot:50 e2el:3000: goodput counts the requests meeting all.")
         List<String> goodput = new ArrayList<>();
 
@@ -108,6 +108,15 @@ public final class LoadTool {
             if (!endpoint.equals("chat") && !endpoint.equals("completions")) {
                 throw new IllegalArgumentException("--endpoint must be chat or completions, not '" + endpoint + "'");
             }
+            if (timeoutSeconds < 1) {
+                throw new IllegalArgumentException("--timeout must be at least 1 second");
+            }
+            if (!baseUrl.startsWith("http://") && !baseUrl.startsWith("https://")) {
+                throw new IllegalArgumentException("--base-url must start with http:// or https://, like http://127.0.0.1:8000/v1");
+            }
+            if (apiKey != null && apiKey.chars().anyMatch(c -> c < 0x20)) {
+                throw new IllegalArgumentException("--api-key holds a control character");
+            }
             String base = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
             String m = model != null ? model : firstModel(base);
             return new StreamClient(new StreamClient.Target(URI.create(base), endpoint, m, apiKey, ignoreEos,
@@ -127,9 +136,15 @@ public final class LoadTool {
             return data.get(0).path("id").asText();
         }
 
+        /** The measured prompts, after {@code warmup} others used only to warm the server up. */
         Runner.Plan plan(double rate, int concurrency) throws Exception {
-            return new Runner.Plan(Dataset.load(dataset, numPrompts, seed, inputLen, outputLen, endpoint.equals("completions")),
-                    rate, burstiness, concurrency, seed, imageRatio, warmup, Slo.parse(goodput));
+            if (warmup < 0 || numPrompts < 1) {
+                throw new IllegalArgumentException("--num-prompts must be at least 1 and --warmup at least 0");
+            }
+            List<Dataset.Prompt> all = Dataset.load(dataset, warmup + numPrompts, seed, inputLen, outputLen,
+                    endpoint.equals("completions"));
+            return new Runner.Plan(all.subList(warmup, all.size()), rate, burstiness, concurrency, seed, imageRatio,
+                    all.subList(0, warmup), Slo.parse(goodput));
         }
 
         boolean showProgress() {

@@ -7,10 +7,16 @@ import java.util.List;
  * from sending to the first non-empty content, {@code itls} every gap between content chunks after
  * that, {@code e2el} from sending to the end of the stream. Token counts are the server's
  * {@code usage}. A failed request has {@code error} (an HTTP status like "http_503", or
- * "connection_reset", "timeout", ...) and no timings.
+ * "connection_error", "timeout", ...) and no timings. A server that sends no usage has its output counted as
+ * content chunks and its prompt as 0 ({@code usageEstimated}).
  */
 record Outcome(boolean ok, String error, double start, double ttft, List<Double> itls, double e2el, int promptTokens,
-        int outputTokens) {
+        int outputTokens, boolean usageEstimated) {
+    Outcome(boolean ok, String error, double start, double ttft, List<Double> itls, double e2el, int promptTokens,
+            int outputTokens) {
+        this(ok, error, start, ttft, itls, e2el, promptTokens, outputTokens, false);
+    }
+
     static Outcome failed(String error, double start, double e2el) {
         return new Outcome(false, error, start, 0, List.of(), e2el, 0, 0);
     }

@@ -52,6 +52,11 @@ final class Report {
             if (!a.has(row) || !b.has(row)) {
                 continue;
             }
+            if (a.get(row).isNull() || b.get(row).isNull()) {
+                out.println(String.format("%-24s %16s %16s %10s", row, a.get(row).isNull() ? "-" : format(a.get(row).asDouble()),
+                        b.get(row).isNull() ? "-" : format(b.get(row).asDouble()), "-"));
+                continue;
+            }
             double x = a.get(row).asDouble();
             double y = b.get(row).asDouble();
             out.println(String.format("%-24s %16s %16s %10s", row, format(x), format(y), x == 0 ? "-" : String.format("%.3f", y / x)));
@@ -142,7 +147,8 @@ final class Report {
                   series: [
                     {name: 'start', type: 'bar', stack: 'r', itemStyle: {color: 'transparent'}, data: t.map(r => r.start), animation: false},
                     {name: 'time to first token', type: 'bar', stack: 'r', data: t.map(r => r.ttft === null ? 0 : r.ttft), animation: false},
-                    {name: 'streaming', type: 'bar', stack: 'r', data: t.map(r => r.ttft === null ? r.e2el : r.e2el - r.ttft), animation: false}]});
+                    {name: 'streaming', type: 'bar', stack: 'r', data: t.map(r => r.ttft === null ? 0 : r.e2el - r.ttft), animation: false},
+                    {name: 'failed', type: 'bar', stack: 'r', itemStyle: {color: '#d33'}, data: t.map(r => r.ttft === null ? r.e2el : 0), animation: false}]});
                 charts.push(tl);
                 const rows = Object.keys(data.results[0]).filter(k => typeof data.results[0][k] === 'number');
                 let html = '<tr><th></th>' + x.map(l => '<th>' + l + '</th>').join('') + '</tr>';

@@ -25,9 +25,20 @@ import javax.imageio.ImageIO;
  * thread. What has finished can be summarised at any moment, so an interrupted run still reports.
  */
 final class Runner {
-    /** How a run sends its prompts. */
+    /** How a run sends its prompts; {@code warmupPrompts} are sent first and measured in nothing. */
     record Plan(List<Dataset.Prompt> prompts, double requestRate, double burstiness, int maxConcurrency, long seed,
-            double imageRatio, int warmup, Slo slo) {}
+            double imageRatio, List<Dataset.Prompt> warmupPrompts, Slo slo) {
+        Plan {
+            if (prompts.isEmpty()) {
+                throw new IllegalArgumentException("--num-prompts must be at least 1");
+            }
+            Arrivals.gaps(1, requestRate, burstiness, seed); // a bad rate or burstiness fails here, before any traffic
+        }
+
+        int warmup() {
+            return warmupPrompts.size();
+        }
+    }
 
     private final StreamClient client;
     private final Plan plan;
@@ -47,7 +58,11 @@ final class Runner {
         for (Dataset.Prompt p : plan.prompts()) {
             bodies.add(client.body(p, image != null && pick.nextDouble() < plan.imageRatio() ? image : null));
         }
-        warmUp(bodies);
+        List<String> warmupBodies = new ArrayList<>();
+        for (Dataset.Prompt p : plan.warmupPrompts()) {
+            warmupBodies.add(client.body(p, null));
+        }
+        warmUp(warmupBodies);
         double[] gaps = Arrivals.gaps(bodies.size(), plan.requestRate(), plan.burstiness(), plan.seed());
         Semaphore slots = new Semaphore(plan.maxConcurrency() > 0 ? plan.maxConcurrency() : Integer.MAX_VALUE);
         startNanos = System.nanoTime();
@@ -61,9 +76,15 @@ final class Runner {
                 }
                 slots.acquire();
                 String body = bodies.get(i);
+                double sentAt = (System.nanoTime() - startNanos) / 1e9;
                 threads.submit(() -> {
+                    Outcome o;
                     try {
-                        Outcome o = client.send(body, startNanos);
+                        o = client.send(body, startNanos);
+                    } catch (RuntimeException e) { // never lose a request: whatever went wrong is counted
+                        o = Outcome.failed("client_error", sentAt, 0);
+                    }
+                    try {
                         outcomes.add(o);
                         onDone.accept(o);
                     } finally {
@@ -84,10 +105,12 @@ final class Runner {
             long t0 = System.nanoTime();
             for (int i = 0; i < plan.warmup(); i++) {
                 slots.acquire();
-                String body = bodies.get(i % bodies.size());
+                String body = bodies.get(i);
                 threads.submit(() -> {
                     try {
                         client.send(body, t0);
+                    } catch (RuntimeException e) {
+                        // a warm-up failure counts in nothing
                     } finally {
                         slots.release();
                     }

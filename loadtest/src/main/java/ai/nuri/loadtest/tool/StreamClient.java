@@ -30,12 +30,16 @@ final class StreamClient {
     record Target(URI baseUrl, String endpoint, String model, String apiKey, boolean ignoreEos, Duration timeout) {}
 
     /** Ends streams that run past the timeout (the HTTP client's own timeout stops at the headers). */
-    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG =
-            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+    private static final java.util.concurrent.ScheduledThreadPoolExecutor WATCHDOG =
+            new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
                 Thread t = new Thread(r, "nuri-loadtest-watchdog");
                 t.setDaemon(true);
                 return t;
             });
+
+    static {
+        WATCHDOG.setRemoveOnCancelPolicy(true); // a finished request's timer leaves the queue at once
+    }
 
     private final Target target;
     private final HttpClient http;
@@ -97,6 +101,8 @@ final class StreamClient {
             int promptTokens = -1;
             int outputTokens = -1;
             boolean done = false;
+            long doneAt = 0;
+            int chunks = 0;
             java.util.concurrent.atomic.AtomicBoolean timedOut = new java.util.concurrent.atomic.AtomicBoolean();
             Stream<String> stream = resp.body();
             long left = target.timeout().toNanos() - (System.nanoTime() - sent);
@@ -107,16 +113,22 @@ final class StreamClient {
             try (Stream<String> lines = stream) {
                 for (Iterator<String> it = lines.iterator(); it.hasNext(); ) {
                     String line = it.next();
-                    if (!line.startsWith("data: ")) {
-                        continue;
+                    if (done || !line.startsWith("data:")) {
+                        continue; // after [DONE], read to the end so the connection can be reused
                     }
-                    String data = line.substring(6);
+                    String data = line.substring(line.startsWith("data: ") ? 6 : 5);
                     if (data.equals("[DONE]")) {
                         done = true;
-                        break;
+                        doneAt = System.nanoTime();
+                        continue;
                     }
-                    JsonNode chunk = JSON.readTree(data);
-                    if (chunk.has("error")) {
+                    JsonNode chunk;
+                    try {
+                        chunk = JSON.readTree(data);
+                    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                        return Outcome.failed("bad_stream", start, (System.nanoTime() - sent) / 1e9);
+                    }
+                    if (chunk.has("error") || chunk.path("object").asText().equals("error")) {
                         return Outcome.failed("stream_error", start, (System.nanoTime() - sent) / 1e9);
                     }
                     JsonNode usage = chunk.get("usage");
@@ -126,6 +138,7 @@ final class StreamClient {
                     }
                     String text = content(chunk);
                     if (!text.isEmpty()) {
+                        chunks++;
                         long now = System.nanoTime();
                         if (first == 0) {
                             first = now;
@@ -143,17 +156,19 @@ final class StreamClient {
             } finally {
                 watchdog.cancel(false);
             }
-            long end = System.nanoTime();
+            long end = done ? doneAt : System.nanoTime();
             if (timedOut.get() && !done) {
                 return Outcome.failed("timeout", start, (end - sent) / 1e9);
             }
             if (!done) {
                 return Outcome.failed("stream_cut", start, (end - sent) / 1e9);
             }
-            if (first == 0 || outputTokens < 0) {
-                return Outcome.failed(first == 0 ? "no_content" : "no_usage", start, (end - sent) / 1e9);
+            if (first == 0) {
+                return Outcome.failed("no_content", start, (end - sent) / 1e9);
             }
-            return new Outcome(true, null, start, (first - sent) / 1e9, itls, (end - sent) / 1e9, promptTokens, outputTokens);
+            boolean estimated = outputTokens < 0; // no usage chunk: count content chunks, as a lower bound
+            return new Outcome(true, null, start, (first - sent) / 1e9, itls, (end - sent) / 1e9,
+                    estimated ? 0 : promptTokens, estimated ? chunks : outputTokens, estimated);
         } catch (HttpTimeoutException e) {
             return Outcome.failed("timeout", start, (System.nanoTime() - sent) / 1e9);
         } catch (IOException | java.io.UncheckedIOException e) {

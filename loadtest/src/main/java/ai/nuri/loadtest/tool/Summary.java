@@ -11,7 +11,8 @@ import org.HdrHistogram.Histogram;
  * A run's figures, named as vLLM's {@code bench serve} names them in its result JSON so that
  * results sit side by side: counts, throughputs, goodput, and for TTFT, TPOT, ITL and E2EL the
  * mean, median, p90, p99 and max in milliseconds. Percentiles come from HdrHistogram (recorded in
- * microseconds, 3 significant digits); means are exact.
+ * microseconds, 3 significant digits) as the nearest recorded value (vLLM interpolates between samples, which
+ * differs at small counts); means are exact. A metric without samples is null.
  */
 final class Summary {
     static final List<String> METRICS = List.of("ttft", "tpot", "itl", "e2el");
@@ -30,6 +31,10 @@ final class Summary {
         Map<String, Integer> errors = new TreeMap<>();
         outcomes.stream().filter(o -> !o.ok()).forEach(o -> errors.merge(o.error(), 1, Integer::sum));
         s.put("errors", errors);
+        long estimated = ok.stream().filter(Outcome::usageEstimated).count();
+        if (estimated > 0) {
+            s.put("usage_estimated_requests", estimated); // the server sent no usage: output tokens are content chunks
+        }
         s.put("total_input_tokens", input);
         s.put("total_output_tokens", output);
         s.put("request_throughput", ok.size() / duration);
@@ -64,12 +69,12 @@ final class Summary {
             h.recordValue(Math.max(0, Math.round(v * 1e6)));
             sum += v;
         }
-        boolean none = seconds.isEmpty();
-        s.put("mean_" + metric + "_ms", none ? 0.0 : sum / seconds.size() * 1000);
+        boolean none = seconds.isEmpty(); // no samples (every request failed): no value, not a flattering 0
+        s.put("mean_" + metric + "_ms", none ? null : sum / seconds.size() * 1000);
         for (double p : PERCENTILES) {
             String name = p == 50 ? "median" : "p" + (int) p;
-            s.put(name + "_" + metric + "_ms", none ? 0.0 : h.getValueAtPercentile(p) / 1000.0);
+            s.put(name + "_" + metric + "_ms", none ? null : h.getValueAtPercentile(p) / 1000.0);
         }
-        s.put("max_" + metric + "_ms", none ? 0.0 : h.getMaxValue() / 1000.0);
+        s.put("max_" + metric + "_ms", none ? null : h.getMaxValue() / 1000.0);
     }
 }

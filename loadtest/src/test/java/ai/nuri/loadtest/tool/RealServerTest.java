@@ -52,8 +52,8 @@ class RealServerTest {
                 double before = generationTokens(port);
                 StreamClient client = new StreamClient(new StreamClient.Target(URI.create("http://127.0.0.1:" + port + "/v1"),
                         "chat", "nuri-ko-mini", null, false, Duration.ofSeconds(60)));
-                Runner.Plan plan = new Runner.Plan(Dataset.load(Dataset.BUNDLED, 16, 3, null, null, false), 20, 1, 8, 3, 0, 2,
-                        Slo.NONE);
+                List<Dataset.Prompt> prompts = Dataset.load(Dataset.BUNDLED, 18, 3, null, null, false);
+                Runner.Plan plan = new Runner.Plan(prompts.subList(2, 18), 20, 1, 8, 3, 0, prompts.subList(0, 2), Slo.NONE);
                 Map<String, Object> r = new Runner(client, plan).run(o -> { });
                 assertEquals(16, r.get("completed"), r.toString());
                 assertEquals(0, r.get("failed"));
@@ -61,7 +61,7 @@ class RealServerTest {
                 double after = generationTokens(port);
                 // The 2 warm-up requests count on the server but not in the run.
                 assertTrue(after - before >= output, after + " - " + before + " vs " + output);
-                Map<String, Object> alone = new Runner(client, new Runner.Plan(plan.prompts(), 20, 1, 8, 3, 0, 0, Slo.NONE))
+                Map<String, Object> alone = new Runner(client, new Runner.Plan(plan.prompts(), 20, 1, 8, 3, 0, List.of(), Slo.NONE))
                         .run(o -> { });
                 double end = generationTokens(port);
                 assertEquals(end - after, ((Long) alone.get("total_output_tokens")).doubleValue(),

@@ -18,7 +18,7 @@ class ScriptedServerTest {
 
     static Runner.Plan plan(int n, int concurrency) throws Exception {
         return new Runner.Plan(Dataset.load(Dataset.BUNDLED, n, 1, null, null, false), Double.POSITIVE_INFINITY, 1, concurrency,
-                1, 0, 0, Slo.parse(List.of("ttft:200")));
+                1, 0, List.of(), Slo.parse(List.of("ttft:200")));
     }
 
     @Test
@@ -52,6 +52,17 @@ class ScriptedServerTest {
             // Resets: requests 3, 7, 15 and 19 (11 and 23 answer 503 first).
             assertEquals(4, errors.getOrDefault("connection_error", 0) + errors.getOrDefault("stream_cut", 0), errors.toString());
             assertEquals(12, r.get("completed"));
+        }
+    }
+
+    @Test
+    void aClientSideErrorIsCountedNotLost() throws Exception {
+        try (ScriptedServer s = new ScriptedServer(10, 5, 2, 0, 0)) {
+            StreamClient broken = new StreamClient(new StreamClient.Target(java.net.URI.create(s.baseUrl()), "chat", "scripted",
+                    "bad\nkey", false, Duration.ofSeconds(5)));
+            Map<String, Object> r = new Runner(broken, plan(3, 2)).run(o -> { });
+            assertEquals(3, r.get("failed"), r.toString());
+            assertEquals(null, r.get("median_ttft_ms"), "no successful request: no TTFT");
         }
     }
 
