@@ -315,8 +315,9 @@ public final class Engine implements AutoCloseable {
         int token = Sampler.sample(logits, p, s.seen, s.outputCounts, s.random);
         boolean constraintDone = false;
         if (s.guide != null && !eosIds.contains(token)) {
-            if (!s.guide.advance(token)) {
-                throw new IllegalStateException("sampled token " + token + " outside the constraint");
+            if (!s.guide.advance(token)) { // only with non-finite logits: this sequence fails, the others go on
+                abort(s, "sampled token " + token + " is outside the output constraint (non-finite logits?)");
+                return;
             }
             constraintDone = s.guide.mustEnd();
         }

@@ -12,6 +12,7 @@ import dk.brics.automaton.RegExp;
  * equivalent (look-around, back-references, word boundaries, anchors inside) is refused.
  */
 public final class EcmaRegex {
+    static final int MAX_REPEAT = 1000;
     private static final String SPACE = " \t\n\r\f\u000B\u00A0\u2028\u2029\uFEFF";
     private static final String WORD = "a-zA-Z0-9_";
 
@@ -44,7 +45,8 @@ public final class EcmaRegex {
     static Automaton compile(String ecma, String keyword) {
         String brics = translate(ecma, keyword);
         try {
-            return new RegExp(brics, RegExp.NONE).toAutomaton();
+            // Not minimized node by node: that would determinize (and could explode) before SizeGuard has looked.
+            return new RegExp(brics, RegExp.NONE).toAutomaton(false);
         } catch (IllegalArgumentException e) {
             throw new GuideException("'" + keyword + "' is not a valid regular expression: " + e.getMessage(), keyword);
         }
@@ -149,6 +151,12 @@ public final class EcmaRegex {
                     int close = p.indexOf('}', i);
                     String inside = close < 0 ? "" : p.substring(i, close);
                     if (inside.matches("\\d+(,\\d*)?")) {
+                        for (String bound : inside.split(",")) {
+                            if (!bound.isEmpty() && (bound.length() > 4 || Integer.parseInt(bound) > MAX_REPEAT)) {
+                                throw new GuideException("'" + keyword + "': repetition counts above " + MAX_REPEAT
+                                        + " are not supported", keyword);
+                            }
+                        }
                         out.append('{').append(inside).append('}');
                         i = close + 1;
                         if (i < p.length() && p.charAt(i) == '?') {

@@ -83,7 +83,18 @@ public final class JsonSchemaCompiler {
         return Grammar.of(anyObject(ANY_VALUE_DEPTH), "json_object");
     }
 
+    /** Most automaton states a schema may compile to (before determinization): bigger ones are refused, not built. */
+    static final int MAX_STATES = 10_000;
+
     private Automaton value(JsonNode s, String path) {
+        Automaton a = valueUnchecked(s, path);
+        if (a.getNumberOfStates() > MAX_STATES) {
+            throw tooLarge(path);
+        }
+        return a;
+    }
+
+    private Automaton valueUnchecked(JsonNode s, String path) {
         if (s.isBoolean()) {
             if (s.asBoolean()) {
                 return anyValue(ANY_VALUE_DEPTH);
@@ -105,9 +116,11 @@ public final class JsonSchemaCompiler {
         }
         checkKeywords(s, path);
         if (s.has("const")) {
+            refuseBeside(s, path, "const");
             return literal(s.get("const"));
         }
         if (s.has("enum")) {
+            refuseBeside(s, path, "enum");
             JsonNode values = s.get("enum");
             if (!values.isArray() || values.isEmpty()) {
                 throw new GuideException(path + ".enum must be a non-empty list", "enum");
@@ -119,6 +132,7 @@ public final class JsonSchemaCompiler {
             return a;
         }
         if (s.has("anyOf")) {
+            refuseBeside(s, path, "anyOf");
             JsonNode any = s.get("anyOf");
             if (!any.isArray() || any.isEmpty()) {
                 throw new GuideException(path + ".anyOf must be a non-empty list", "anyOf");
@@ -131,10 +145,8 @@ public final class JsonSchemaCompiler {
         }
         JsonNode type = s.get("type");
         if (type == null) {
-            if (s.has("properties")) {
-                return object(s, path);
-            }
-            return anyValue(ANY_VALUE_DEPTH);
+            String implied = impliedType(s, path);
+            return implied == null ? anyValue(ANY_VALUE_DEPTH) : typed(implied, s, path);
         }
         if (type.isArray()) {
             Automaton a = BasicAutomata.makeEmpty();
@@ -157,6 +169,38 @@ public final class JsonSchemaCompiler {
             case "null" -> BasicAutomata.makeString("null");
             default -> throw new GuideException(path + ".type '" + type + "' is not a JSON Schema type", "type");
         };
+    }
+
+    /**
+     * Without "type", the one type whose keywords the schema uses (as a validator would apply them); keywords of
+     * several types are refused rather than half enforced; none: any value.
+     */
+    private static String impliedType(JsonNode s, String path) {
+        String implied = null;
+        for (Iterator<String> it = s.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            for (Map.Entry<String, Set<String>> e : KEYWORDS.entrySet()) {
+                if (e.getValue().contains(k) && !e.getKey().equals("number")) {
+                    String t = e.getKey().equals("integer") ? "number" : e.getKey();
+                    if (implied != null && !implied.equals(t)) {
+                        throw new GuideException("the schema at " + path + " mixes keywords of " + implied + " and " + t
+                                + " without a 'type'", k);
+                    }
+                    implied = t;
+                }
+            }
+        }
+        return implied;
+    }
+
+    /** enum, const and anyOf take the whole value: a type-specific keyword beside them would be ignored, so it is refused. */
+    private static void refuseBeside(JsonNode s, String path, String keyword) {
+        for (Iterator<String> it = s.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!GENERAL.contains(k) && !ANNOTATIONS.contains(k)) {
+                throw new GuideException("'" + k + "' beside '" + keyword + "' (at " + path + ") is not supported", k);
+            }
+        }
     }
 
     private void checkKeywords(JsonNode s, String path) {
@@ -200,7 +244,7 @@ public final class JsonSchemaCompiler {
         if (ref.equals("#")) {
             target = root;
         } else if (ref.startsWith("#/")) {
-            target = root.at(ref.substring(1).replace("~1", "/").replace("~0", "~"));
+            target = root.at(ref.substring(1)); // JSON Pointer: at() decodes ~1 and ~0 itself, in the right order
         } else {
             throw new GuideException(path + ".$ref '" + ref + "': only references inside the schema (#/...) are supported", "$ref");
         }
@@ -261,6 +305,9 @@ public final class JsonSchemaCompiler {
             } else {
                 some = some.union(after);
             }
+            if (some.getNumberOfStates() > 2 * MAX_STATES) {
+                throw tooLarge(path + ".properties." + e.getKey());
+            }
             some.minimize();
         }
         return BasicAutomata.makeChar('{').concatenate(none.union(some)).concatenate(BasicAutomata.makeChar('}'));
@@ -274,6 +321,9 @@ public final class JsonSchemaCompiler {
         }
         JsonNode items = s.get("items");
         Automaton item = items == null ? anyValue(ANY_VALUE_DEPTH - 1) : value(items, path + ".items");
+        if ((long) item.getNumberOfStates() * Math.max(min, max) > MAX_STATES) {
+            throw tooLarge(path);
+        }
         return list('[', item, min, max, ']');
     }
 
@@ -293,9 +343,17 @@ public final class JsonSchemaCompiler {
         return BasicAutomata.makeChar(open).concatenate(body).concatenate(BasicAutomata.makeChar(close));
     }
 
+    private static GuideException tooLarge(String path) {
+        return new GuideException("the schema is too large to enforce (at " + path + "): over " + MAX_STATES
+                + " automaton states; lower maxLength, maxItems or nesting", "schema");
+    }
+
     private Automaton string(JsonNode s, String path) {
         int min = nonNegative(s, "minLength", 0, path);
         int max = nonNegative(s, "maxLength", -1, path);
+        if ((long) Math.max(min, max) * 12 > MAX_STATES) { // about 12 states per character before minimizing: refused unbuilt
+            throw tooLarge(path);
+        }
         if (max >= 0 && max < min) {
             throw new GuideException(path + ": maxLength is below minLength", "maxLength");
         }
@@ -358,28 +416,34 @@ public final class JsonSchemaCompiler {
                 if (d == Math.rint(d) && Math.abs(d) <= NumberRanges.MAX) {
                     bound = (long) d;
                 } else if (integerType && Math.abs(d) <= NumberRanges.MAX) {
-                    bound = (long) (k.contains("inimum") ? Math.floor(d) : Math.ceil(d));
-                    boolean exclusive = true; // a fractional bound on an integer is crossed at the next integer
+                    // A fractional bound on an integer is the nearest integer inside it, inclusive; the tighter bound wins.
                     if (k.contains("inimum")) {
-                        lo = bound;
-                        loEx = exclusive;
+                        long inside = (long) Math.ceil(d);
+                        if (lo == null || inside > (loEx ? lo + 1 : lo)) {
+                            lo = inside;
+                            loEx = false;
+                        }
                     } else {
-                        hi = bound;
-                        hiEx = exclusive;
+                        long inside = (long) Math.floor(d);
+                        if (hi == null || inside < (hiEx ? hi - 1 : hi)) {
+                            hi = inside;
+                            hiEx = false;
+                        }
                     }
                     continue;
                 } else {
                     throw new GuideException(path + "." + k + ": only whole-number bounds up to " + NumberRanges.MAX
                             + " are supported for numbers", k);
                 }
+                boolean exclusive = k.startsWith("exclusive");
                 if (k.contains("inimum")) {
-                    if (lo == null || bound > lo || (bound == lo && k.startsWith("exclusive"))) {
+                    if (lo == null || bound > lo || (bound == lo && exclusive)) {
                         lo = bound;
-                        loEx = k.startsWith("exclusive");
+                        loEx = exclusive;
                     }
-                } else if (hi == null || bound < hi || (bound == hi && k.startsWith("exclusive"))) {
+                } else if (hi == null || bound < hi || (bound == hi && exclusive)) {
                     hi = bound;
-                    hiEx = k.startsWith("exclusive");
+                    hiEx = exclusive;
                 }
             }
             return new Bounds(lo, loEx, hi, hiEx);
@@ -391,8 +455,8 @@ public final class JsonSchemaCompiler {
         if (v == null) {
             return fallback;
         }
-        if (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < 0 || v.asInt() > 10_000) {
-            throw new GuideException(path + "." + k + " must be an integer from 0 to 10000", k);
+        if (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < 0 || v.asInt() > 1000) {
+            throw new GuideException(path + "." + k + " must be an integer from 0 to 1000", k);
         }
         return v.asInt();
     }

@@ -108,7 +108,7 @@ public final class NuriServer implements AutoCloseable {
         Router router = Router.router(vertx);
         if (!config.corsOrigins().isEmpty()) {
             CorsHandler cors = CorsHandler.create().addOrigins(config.corsOrigins())
-                    .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST, HttpMethod.OPTIONS))
+                    .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST, HttpMethod.DELETE, HttpMethod.OPTIONS))
                     .allowedHeaders(Set.of("Authorization", "Content-Type"));
             // Browsers send Origin on same-origin POSTs and module scripts too: the page Nuri serves
             // itself must not need to be listed.

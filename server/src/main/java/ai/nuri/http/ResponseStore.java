@@ -16,9 +16,17 @@ import java.util.Optional;
  */
 final class ResponseStore {
     /** A stored response and the conversation up to and including it. */
-    record Entry(ObjectNode response, ArrayNode conversation, long storedNanos) {}
+    record Entry(ObjectNode response, ArrayNode conversation, long storedNanos, long bytes) {}
+
+    /**
+     * Stored conversations grow with each follow-up (and may hold base64 images): besides the count, the
+     * store keeps at most this many characters of JSON, dropping the oldest first.
+     */
+    static final long MAX_BYTES = 256L << 20;
 
     private final int capacity;
+    private final long maxBytes = MAX_BYTES;
+    private long bytes;
     private final long ttlNanos;
     private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>();
 
@@ -27,12 +35,18 @@ final class ResponseStore {
         this.ttlNanos = ttl.toNanos();
     }
 
+    /** Takes ownership of both nodes (the caller must not change them after). */
     synchronized void put(String id, ObjectNode response, ArrayNode conversation) {
-        entries.remove(id);
-        entries.put(id, new Entry(response.deepCopy(), conversation.deepCopy(), System.nanoTime()));
-        while (entries.size() > capacity) {
-            Iterator<String> oldest = entries.keySet().iterator();
-            oldest.next();
+        Entry old = entries.remove(id);
+        if (old != null) {
+            bytes -= old.bytes();
+        }
+        Entry e = new Entry(response, conversation, System.nanoTime(), response.toString().length() + conversation.toString().length());
+        entries.put(id, e);
+        bytes += e.bytes();
+        while (entries.size() > capacity || (bytes > maxBytes && entries.size() > 1)) {
+            Iterator<Entry> oldest = entries.values().iterator();
+            bytes -= oldest.next().bytes();
             oldest.remove();
         }
     }
@@ -45,7 +59,11 @@ final class ResponseStore {
 
     synchronized boolean delete(String id) {
         dropExpired();
-        return entries.remove(id) != null;
+        Entry e = entries.remove(id);
+        if (e != null) {
+            bytes -= e.bytes();
+        }
+        return e != null;
     }
 
     synchronized int size() {
@@ -56,7 +74,9 @@ final class ResponseStore {
     private void dropExpired() {
         long now = System.nanoTime();
         for (Iterator<Map.Entry<String, Entry>> it = entries.entrySet().iterator(); it.hasNext(); ) {
-            if (now - it.next().getValue().storedNanos() > ttlNanos) {
+            Entry e = it.next().getValue();
+            if (now - e.storedNanos() > ttlNanos) {
+                bytes -= e.bytes();
                 it.remove();
             } else {
                 break; // insertion order is age order

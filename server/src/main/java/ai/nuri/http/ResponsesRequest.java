@@ -66,8 +66,8 @@ record ResponsesRequest(GenerationRequest generation, ObjectNode echo, ArrayNode
             messages.addObject().put("role", "system").put("content", instructions.asText());
         }
         messages.addAll(history);
-        if (present(body, "tools")) {
-            chat.set("tools", tools(body.get("tools")));
+        if (present(body, "tools") && !(body.get("tools").isArray() && body.get("tools").isEmpty())) {
+            chat.set("tools", tools(body.get("tools"))); // an empty list is no tools here (Chat Completions refuses it)
         }
         if (present(body, "tool_choice")) {
             chat.set("tool_choice", toolChoice(body.get("tool_choice")));

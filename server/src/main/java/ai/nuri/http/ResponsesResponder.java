@@ -143,9 +143,11 @@ final class ResponsesResponder {
                 : format.parse(text.toString());
         boolean incomplete = reason == FinishReason.LENGTH;
         String itemStatus = incomplete ? "incomplete" : "completed";
-        String content = parsed.content() == null ? "" : parsed.content();
+        // Streamed, the final object says what the events said: text already sent stays the message, as sent.
+        String content = parsed.calls().isEmpty() ? text.toString()
+                : messageOpen ? text.substring(0, streamed) : parsed.content() == null ? "" : parsed.content();
         ArrayNode output = ResponseShape.JSON.createArrayNode();
-        if (!content.isEmpty() || parsed.calls().isEmpty()) {
+        if (!content.isEmpty() || parsed.calls().isEmpty() || messageOpen) {
             output.add(messageItem(content, itemStatus));
         }
         for (ToolCall call : parsed.calls()) {

@@ -157,7 +157,13 @@ public enum ToolCallFormat {
                 return null;
             }
             JsonNode args = n.get(argumentsField);
-            String arguments = args.isTextual() ? args.asText() : JSON.writeValueAsString(args);
+            if (args.isTextual()) {
+                args = JSON.readTree(args.asText()); // arguments given as JSON text must be JSON, or it is no call
+            }
+            if (args == null || !args.isObject()) {
+                return null;
+            }
+            String arguments = JSON.writeValueAsString(args);
             return new ToolCall("call_" + UUID.randomUUID().toString().replace("-", "").substring(0, 24),
                     n.get("name").asText(), arguments);
         } catch (java.io.IOException e) {

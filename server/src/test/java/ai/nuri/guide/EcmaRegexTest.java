@@ -50,6 +50,15 @@ class EcmaRegexTest {
                 () -> EcmaRegex.search("a.{40}$", "pattern"));
         assertEquals("pattern", e.keyword());
         org.junit.jupiter.api.Assertions.assertTrue((System.nanoTime() - t0) / 1e9 < 10, "refused before it grew");
+        for (String exploding : new String[] {".*a.{40}", "^.*a.{40}$"}) {
+            long t1 = System.nanoTime();
+            org.junit.jupiter.api.Assertions.assertThrows(GuideException.class, () -> EcmaRegex.fullMatch(exploding, "regex"));
+            org.junit.jupiter.api.Assertions.assertThrows(GuideException.class, () -> EcmaRegex.search(exploding, "pattern"));
+            org.junit.jupiter.api.Assertions.assertTrue((System.nanoTime() - t1) / 1e9 < 10, exploding + " refused before it grew");
+        }
+        GuideException count = org.junit.jupiter.api.Assertions.assertThrows(GuideException.class,
+                () -> EcmaRegex.fullMatch("a{100000000}", "regex"));
+        org.junit.jupiter.api.Assertions.assertTrue(count.getMessage().contains("repetition"), count.getMessage());
         EcmaRegex.search("^[가-힣]{1,200}$", "pattern"); // long but linear: fine
     }
 

@@ -194,10 +194,39 @@ class JsonSchemaCompilerTest {
             {"{\"oneOf\":[{\"type\":\"string\"}]}", "oneOf"},
             {"{\"$ref\":\"#/$defs/missing\"}", "$ref"},
             {"{\"type\":\"integer\",\"minimum\":5,\"maximum\":4}", "minimum"},
+            {"{\"pattern\":\"a\",\"minimum\":1}", "minimum"},
+            {"{\"enum\":[\"a\"],\"maxLength\":3}", "maxLength"},
         }) {
             GuideException e = assertThrows(GuideException.class, () -> JsonSchemaCompiler.automaton(JSON.readTree(c[0])), c[0]);
             assertEquals(c[1], e.keyword(), c[0] + ": " + e.getMessage());
         }
+    }
+
+    @Test
+    void aSchemaTooLargeToEnforceIsRefusedQuicklyAndALargeOneThatFitsCompiles() throws Exception {
+        long t0 = System.nanoTime();
+        JsonNode big = JSON.readTree("{\"type\":\"object\",\"properties\":{" + java.util.stream.IntStream.range(0, 50)
+                .mapToObj(i -> "\"p" + i + "\":{\"type\":\"string\",\"maxLength\":1000}").collect(java.util.stream.Collectors.joining(","))
+                + "}}");
+        GuideException e = assertThrows(GuideException.class, () -> JsonSchemaCompiler.automaton(big));
+        assertTrue(e.getMessage().contains("too large"), e.getMessage());
+        assertTrue((System.nanoTime() - t0) / 1e9 < 5, "refused in " + (System.nanoTime() - t0) / 1e9 + " s");
+        assertThrows(GuideException.class, () -> JsonSchemaCompiler.automaton(JSON.readTree(
+                "{\"type\":\"array\",\"items\":{\"type\":\"string\",\"maxLength\":100},\"maxItems\":1000}")));
+        assertTrue(JsonSchemaCompiler.automaton(JSON.readTree("{\"type\":\"string\",\"maxLength\":500}")).run("\"가나다\""));
+    }
+
+    @Test
+    void theTighterOfWholeAndFractionalBoundsWinsAndTypelessKeywordsApply() throws Exception {
+        Automaton a = JsonSchemaCompiler.automaton(JSON.readTree("{\"type\":\"integer\",\"minimum\":5,\"exclusiveMinimum\":2.5,\"maximum\":7.5}"));
+        for (int x = 0; x < 10; x++) {
+            assertEquals(x >= 5 && x <= 7, a.run(Integer.toString(x)), "integer " + x);
+        }
+        Automaton typeless = JsonSchemaCompiler.automaton(JSON.readTree("{\"pattern\":\"^[0-9]{3}$\"}"));
+        assertTrue(typeless.run("\"123\""));
+        assertFalse(typeless.run("\"12a\""), "pattern applies without a type (as a validator applies it to strings)");
+        Automaton escaped = JsonSchemaCompiler.automaton(JSON.readTree("{\"$defs\":{\"a/b\":{\"const\":1}},\"$ref\":\"#/$defs/a~1b\"}"));
+        assertTrue(escaped.run("1"), "~1 in a reference is '/' in the name");
     }
 
     @Test

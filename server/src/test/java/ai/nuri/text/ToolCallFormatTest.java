@@ -27,7 +27,8 @@ class ToolCallFormatTest {
     @Test
     void malformedCallsStayText() {
         for (String text : List.of("<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": </tool_call>", "<tool_call>\n{\"name\": \"f\"",
-                "그냥 답입니다.", "<tool_call>{\"arguments\": {}}</tool_call>")) {
+                "그냥 답입니다.", "<tool_call>{\"arguments\": {}}</tool_call>",
+                "<tool_call>{\"name\": \"f\", \"arguments\": \"oops\"}</tool_call>")) {
             ToolCallFormat.Parsed p = ToolCallFormat.HERMES.parse(text);
             assertEquals(text, p.content());
             assertTrue(p.calls().isEmpty());
