@@ -133,6 +133,7 @@ public final class NuriServer implements AutoCloseable {
         router.get("/v1/responses/:id").handler(this::storedResponse);
         router.delete("/v1/responses/:id").handler(this::deleteResponse);
         router.get("/v1/models").handler(this::listModels);
+        router.get("/v1/models/:id").handler(this::oneModel);
         router.post("/tokenize").handler(ctx -> blocking(ctx, body -> Tokenize.tokenize(body, models)));
         router.post("/detokenize").handler(ctx -> blocking(ctx, body -> Tokenize.detokenize(body, models)));
         // The web chat page: static files from the jar, no CDN (index.html at /).
@@ -285,21 +286,36 @@ public final class NuriServer implements AutoCloseable {
         root.put("object", "list");
         ArrayNode data = root.putArray("data");
         for (ServedModel m : models.all()) {
-            ObjectNode o = data.addObject();
-            o.put("id", m.id());
-            o.put("object", "model");
-            o.put("created", m.created());
-            o.put("owned_by", "nuri");
-            o.put("max_model_len", m.maxModelLen());
-            ArrayNode modalities = o.putArray("input_modalities").add("text");
-            if (m.acceptsImages()) {
-                modalities.add("image");
-            }
-            // vLLM-style extras: what serves it, and whether prompt prefixes are shared (never for hybrid models).
-            o.put("architecture", m.engine().model().config().architecture());
-            o.put("prefix_caching", m.engine().prefixCaching());
+            modelEntry(data.addObject(), m);
         }
         ctx.response().putHeader("Content-Type", "application/json").end(root.toString());
+    }
+
+    /** GET /v1/models/{id}: one model, or 404 model_not_found. */
+    private void oneModel(RoutingContext ctx) {
+        String id = ctx.pathParam("id");
+        ServedModel m = models.all().stream().filter(x -> x.id().equals(id)).findFirst().orElse(null);
+        if (m == null) {
+            send(ctx, ApiException.modelNotFound(id));
+            return;
+        }
+        ctx.response().putHeader("Content-Type", "application/json").end(modelEntry(JSON.createObjectNode(), m).toString());
+    }
+
+    private static ObjectNode modelEntry(ObjectNode o, ServedModel m) {
+        o.put("id", m.id());
+        o.put("object", "model");
+        o.put("created", m.created());
+        o.put("owned_by", "nuri");
+        o.put("max_model_len", m.maxModelLen());
+        ArrayNode modalities = o.putArray("input_modalities").add("text");
+        if (m.acceptsImages()) {
+            modalities.add("image");
+        }
+        // vLLM-style extras: what serves it, and whether prompt prefixes are shared (never for hybrid models).
+        o.put("architecture", m.engine().model().config().architecture());
+        o.put("prefix_caching", m.engine().prefixCaching());
+        return o;
     }
 
     /** The request's JSON body, or null after answering 400 when it is not JSON. */

@@ -28,7 +28,8 @@ final class RequestParser {
 
     private static final Set<String> COMMON = Set.of("model", "max_tokens", "temperature", "top_p", "top_k", "min_p",
             "presence_penalty", "frequency_penalty", "repetition_penalty", "stop", "seed", "n", "stream",
-            "stream_options", "user", "logprobs", "ignore_eos", "stop_token_ids", "return_token_ids", "structured_outputs");
+            "stream_options", "user", "logprobs", "ignore_eos", "stop_token_ids", "return_token_ids", "structured_outputs",
+            "store");
     private static final Set<String> CHAT_ONLY = Set.of("messages", "max_completion_tokens", "top_logprobs",
             "response_format", "tools", "tool_choice", "parallel_tool_calls");
     private static final Set<String> COMPLETION_ONLY = Set.of("prompt");
@@ -162,13 +163,14 @@ final class RequestParser {
     private static GenerationRequest build(JsonNode body, ServedModel model, int[] prompt, Integer maxTokens,
             int logprobs, boolean returnTokenIds) {
         int context = model.maxModelLen();
+        String promptField = body.has("messages") ? "messages" : "prompt";
         if (prompt.length >= context) {
-            throw ApiException.badRequest("This model's maximum context length is " + context + " tokens; the prompt has "
-                    + prompt.length + " tokens", "messages");
+            throw contextExceeded("This model's maximum context length is " + context + " tokens; the prompt has "
+                    + prompt.length + " tokens", promptField);
         }
         int max = maxTokens != null ? maxTokens : context - prompt.length;
         if (prompt.length + max > context) {
-            throw ApiException.badRequest("This model's maximum context length is " + context + " tokens; the prompt ("
+            throw contextExceeded("This model's maximum context length is " + context + " tokens; the prompt ("
                     + prompt.length + ") plus max_tokens (" + max + ") exceed it", "max_tokens");
         }
         int n = intIn(body, "n", 1, 1, MAX_N);
@@ -176,9 +178,8 @@ final class RequestParser {
         boolean includeUsage = false;
         JsonNode so = body.get("stream_options");
         if (so != null && !so.isNull()) {
-            if (!stream) {
-                throw ApiException.badRequest("'stream_options' is only allowed with 'stream': true", "stream_options");
-            }
+            // Without streaming there is nothing for it to change: accepted and ignored (clients send it with
+            // their defaults), but still checked, so a misspelt option is not silently lost.
             if (!so.isObject()) {
                 throw ApiException.badRequest("'stream_options' must be an object", "stream_options");
             }
@@ -188,7 +189,11 @@ final class RequestParser {
                     throw ApiException.unsupported("stream_options." + f);
                 }
             }
-            includeUsage = bool(so, "include_usage", false);
+            includeUsage = stream && bool(so, "include_usage", false);
+        }
+        if (present(body, "store") && bool(body, "store", false)) {
+            throw ApiException.badRequest("'store': true is not supported (this server keeps no chat completions); "
+                    + "leave it out or send false", "store");
         }
         if (present(body, "user") && !body.get("user").isTextual()) {
             throw ApiException.badRequest("'user' must be a string", "user");
@@ -212,6 +217,11 @@ final class RequestParser {
             throw ApiException.badRequest(e.getMessage(), null);
         }
         return new GenerationRequest(model, prompt, sampling, n, stream, includeUsage, logprobs, returnTokenIds);
+    }
+
+    /** As OpenAI answers a prompt over the context: code {@code context_length_exceeded}. */
+    private static ApiException contextExceeded(String message, String param) {
+        return new ApiException(400, "invalid_request_error", message, param, "context_length_exceeded", null);
     }
 
     /** Reads the messages; each image part's URL is added to {@code imageUrls}, in order. */

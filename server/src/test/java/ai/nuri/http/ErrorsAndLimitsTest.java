@@ -38,7 +38,7 @@ class ErrorsAndLimitsTest {
             new Case("top_p 0", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"top_p\":0}", 400, null, "top_p", "greater than 0"),
             new Case("top_p above 1", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"top_p\":1.5}", 400, null, "top_p", "<= 1"),
             new Case("max_tokens 0", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"max_tokens\":0}", 400, null, "max_tokens", "between 1"),
-            new Case("beyond the context", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"max_tokens\":100000}", 400, null, "max_tokens", "maximum context length is 512"),
+            new Case("beyond the context", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"max_tokens\":100000}", 400, "context_length_exceeded", "max_tokens", "maximum context length is 512"),
             new Case("n too large", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"n\":17}", 400, null, "n", "between 1 and 16"),
             new Case("stop not strings", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"stop\":[1]}", 400, null, "stop", "list of strings"),
             new Case("unknown model", "/v1/chat/completions", "{\"model\":\"gpt-4o\",\"messages\":" + OK_MSG + "}", 404, "model_not_found", "model", "does not exist"),
@@ -47,9 +47,10 @@ class ErrorsAndLimitsTest {
                     + ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"a\"}}}", 400, null,
                     "response_format.json_schema.schema", "JSON Schema object"),
             new Case("logit_bias unsupported", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"logit_bias\":{\"1\":2}}", 400, "unsupported_parameter", "logit_bias", "not supported"),
-            new Case("stream_options without stream", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"stream_options\":{\"include_usage\":true}}", 400, null, "stream_options", "only allowed"),
+            new Case("a misspelt stream option", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"stream_options\":{\"include_usag\":true}}", 400, "unsupported_parameter", "stream_options.include_usag", "not supported"),
+            new Case("store true", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"store\":true}", 400, null, "store", "not supported"),
             new Case("top_logprobs without logprobs", "/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"top_logprobs\":2}", 400, null, "top_logprobs", "requires"),
-            new Case("prompt too long", "/v1/completions", "{\"prompt\":" + tokenList(600) + "}", 400, null, "messages", "maximum context length"),
+            new Case("prompt too long", "/v1/completions", "{\"prompt\":" + tokenList(600) + "}", 400, "context_length_exceeded", "prompt", "maximum context length"),
             new Case("token id outside the vocabulary", "/v1/completions", "{\"prompt\":[1,2,99999]}", 400, null, "prompt", "outside the vocabulary"),
             new Case("prompt missing", "/v1/completions", "{\"max_tokens\":5}", 400, null, "prompt", "must be a string"),
             new Case("detokenize bad ids", "/detokenize", "{\"tokens\":[-1]}", 400, null, "tokens", "not a token id"),
@@ -61,6 +62,25 @@ class ErrorsAndLimitsTest {
             sb.append(i == 0 ? "" : ",").append(5);
         }
         return sb.append(']').toString();
+    }
+
+    /** Fields the official SDKs and popular clients send with harmless default values are accepted. */
+    @Test
+    void harmlessDefaultsClientsSendAreAcceptedAndOneModelCanBeRead() throws Exception {
+        try (TestServer s = new TestServer()) {
+            HttpResponse<String> r = s.post("/v1/chat/completions", "{\"messages\":" + OK_MSG + ",\"max_tokens\":3,"
+                    + "\"response_format\":{\"type\":\"text\"},\"store\":false,\"parallel_tool_calls\":true,\"n\":1,"
+                    + "\"logprobs\":false,\"stream\":false,\"stream_options\":{\"include_usage\":true}}");
+            assertEquals(200, r.statusCode(), r.body());
+            assertTrue(!r.body().startsWith("data:"), "no stream: stream_options changes nothing");
+            HttpResponse<String> one = s.get("/v1/models/nuri-ko-mini");
+            assertEquals(200, one.statusCode());
+            assertEquals("nuri-ko-mini", JSON.readTree(one.body()).get("id").asText());
+            assertEquals(512, JSON.readTree(one.body()).get("max_model_len").asInt());
+            HttpResponse<String> none = s.get("/v1/models/gpt-4o");
+            assertEquals(404, none.statusCode());
+            assertEquals("model_not_found", JSON.readTree(none.body()).at("/error/code").asText());
+        }
     }
 
     @Test
