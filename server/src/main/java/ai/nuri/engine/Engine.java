@@ -205,6 +205,7 @@ public final class Engine implements AutoCloseable {
     }
 
     private void step() {
+        long stepStart = System.nanoTime(); // nuri_engine_step_seconds: the whole step, scheduling to sampling
         List<Scheduler.Scheduled> plan = scheduler.schedule();
         for (Scheduler.Scheduled sc : plan) {
             if (!sc.sequence().admitted) {
@@ -226,9 +227,7 @@ public final class Engine implements AutoCloseable {
                     s.computed, images));
             tokens += sc.tokens();
         }
-        long t0 = System.nanoTime();
         float[][] logits = model.forward(chunks, cache, states);
-        observer.onStep(plan.size(), tokens, (System.nanoTime() - t0) / 1e9);
         for (int i = 0; i < plan.size(); i++) {
             Sequence s = plan.get(i).sequence();
             s.computed += plan.get(i).tokens();
@@ -237,6 +236,7 @@ public final class Engine implements AutoCloseable {
                 sampleAndEmit(s, logits[i]);
             }
         }
+        observer.onStep(plan.size(), tokens, (System.nanoTime() - stepStart) / 1e9);
     }
 
     /**
