@@ -198,14 +198,17 @@ final class RequestParser {
         if (present(body, "user") && !body.get("user").isTextual()) {
             throw ApiException.badRequest("'user' must be a string", "user");
         }
+        // As vLLM does: what a request leaves unset comes from the model's generation_config.json, else OpenAI's defaults.
+        ai.nuri.model.GenerationConfig defaults = model.engine().model().generationConfig();
         SamplingParams sampling;
         try {
             sampling = new SamplingParams(
-                    number(body, "temperature", 1.0, 0, 2),
-                    number(body, "top_p", 1.0, Double.MIN_VALUE, 1),
-                    topK(body),
+                    number(body, "temperature", defaults.temperature() != null ? defaults.temperature() : 1.0, 0, 2),
+                    number(body, "top_p", defaults.topP() != null ? defaults.topP() : 1.0, Double.MIN_VALUE, 1),
+                    present(body, "top_k") || defaults.topK() == null ? topK(body) : Math.max(defaults.topK(), 0),
                     number(body, "min_p", 0, 0, 1),
-                    number(body, "repetition_penalty", 1.0, Double.MIN_VALUE, 10),
+                    number(body, "repetition_penalty", defaults.repetitionPenalty() != null ? defaults.repetitionPenalty() : 1.0,
+                            Double.MIN_VALUE, 10),
                     number(body, "frequency_penalty", 0, -2, 2),
                     number(body, "presence_penalty", 0, -2, 2),
                     present(body, "seed") ? longValue(body, "seed") : null,

@@ -64,6 +64,30 @@ class ErrorsAndLimitsTest {
         return sb.append(']').toString();
     }
 
+    /** What a request leaves unset comes from the model's generation_config.json, as vLLM does. */
+    @Test
+    void samplingDefaultsComeFromTheModelsGenerationConfig() throws Exception {
+        java.nio.file.Path folder = java.nio.file.Files.createTempDirectory("nuri-greedy-model").resolve("nuri-ko-mini");
+        java.nio.file.Files.createDirectories(folder);
+        for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}) {
+            java.nio.file.Files.copy(TestServer.DEMO.resolve(f), folder.resolve(f));
+        }
+        java.nio.file.Files.writeString(folder.resolve("generation_config.json"),
+                "{\"eos_token_id\":[2,0],\"temperature\":0.0,\"top_p\":0.5}");
+        try (TestServer greedy = new TestServer(folder, new ai.nuri.engine.EngineConfig(8, 512, 256, 16, 16, 512),
+                TestServer.config(List.of(), 0), 0)) {
+            String body = TestServer.chatBody("여권 재발급은 어디서 하나요?", "\"max_tokens\":40");
+            java.util.Set<String> texts = new java.util.HashSet<>();
+            for (int i = 0; i < 4; i++) {
+                texts.add(JSON.readTree(greedy.post("/v1/chat/completions", body).body()).at("/choices/0/message/content").asText());
+            }
+            assertEquals(1, texts.size(), "temperature 0 from generation_config.json: the same answer every time " + texts);
+            String explicit = JSON.readTree(greedy.post("/v1/chat/completions", TestServer.chatBody("여권 재발급은 어디서 하나요?",
+                    "\"max_tokens\":40,\"temperature\":0")).body()).at("/choices/0/message/content").asText();
+            assertEquals(explicit, texts.iterator().next());
+        }
+    }
+
     /** Fields the official SDKs and popular clients send with harmless default values are accepted. */
     @Test
     void harmlessDefaultsClientsSendAreAcceptedAndOneModelCanBeRead() throws Exception {
