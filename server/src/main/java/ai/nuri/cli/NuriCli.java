@@ -11,7 +11,22 @@ import picocli.CommandLine.Command;
 public final class NuriCli {
     public static void main(String[] args) {
         Runtime.offline(); // -Doffline=false on the command line lets an image build fetch libtorch
-        int code = new CommandLine(new NuriCli()).execute(args);
+        int code = commandLine().execute(args);
         System.exit(code);
+    }
+
+    /** The command line with its error handling: a mistake is one line, never a stack trace. */
+    static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new NuriCli());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof IllegalArgumentException || e instanceof java.io.IOException
+                    || e instanceof ai.nuri.model.ModelLoadException) {
+                cmd.getErr().println("nuri " + cmd.getCommandName() + ": " + e.getMessage() + " (see: nuri "
+                        + cmd.getCommandName() + " --help)");
+                return 2;
+            }
+            throw e;
+        });
+        return cli;
     }
 }

@@ -36,8 +36,21 @@ final class Runtime {
         return path;
     }
 
+    /** cpu or cuda:N; anything else, or a GPU this machine does not have, is a one-line error. */
     static Device device(String name) {
-        return name.equals("cpu") ? Device.cpu() : Device.fromName(name);
+        if (name.equals("cpu")) {
+            return Device.cpu();
+        }
+        if (!name.matches("cuda:\\d+")) {
+            throw new IllegalArgumentException("--device must be cpu or cuda:N (for example cuda:0), not '" + name + "'");
+        }
+        int index = Integer.parseInt(name.substring(5));
+        int gpus = ai.djl.engine.Engine.getInstance().getGpuCount();
+        if (index >= gpus) {
+            throw new IllegalArgumentException("--device " + name + ": this machine has " + (gpus == 0 ? "no CUDA GPU"
+                    : gpus + " CUDA GPU(s)") + " that libtorch can use; use --device cpu");
+        }
+        return Device.gpu(index);
     }
 
     static DataType dtype(String name) {

@@ -40,6 +40,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Folder of model folders; NURI_MODEL_STORE (default: ${DEFAULT-VALUE}).")
     Path modelStore;
 
+    @Option(names = "--model", description = "Serve this one model folder, anywhere (instead of --model-store and --models); NURI_MODEL.",
+            defaultValue = "${env:NURI_MODEL}")
+    Path modelFolder;
+
     @Option(names = "--models", split = ",", defaultValue = "${env:NURI_MODELS:-}",
             description = "Model folders to serve, comma-separated; NURI_MODELS (default: every folder with a config.json).")
     List<String> modelNames = new ArrayList<>();
@@ -168,9 +172,27 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     private List<Path> modelFolders() throws IOException {
+        if (modelFolder != null) { // --model PATH: one folder, anywhere
+            if (!Files.isRegularFile(modelFolder.resolve("config.json"))) {
+                throw new IllegalArgumentException("--model " + modelFolder + ": not a model folder (no config.json there)");
+            }
+            return List.of(modelFolder);
+        }
+        if (!Files.isDirectory(modelStore)) {
+            throw new IllegalArgumentException("--model-store " + modelStore.toAbsolutePath() + " is not a folder (run from the "
+                    + "repository root, or pass --model-store or --model PATH)");
+        }
         List<String> names = modelNames.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
         if (!names.isEmpty()) {
-            return names.stream().map(modelStore::resolve).toList();
+            List<Path> folders = new java.util.ArrayList<>();
+            for (String name : names) {
+                Path folder = modelStore.resolve(name);
+                if (!Files.isRegularFile(folder.resolve("config.json"))) {
+                    throw new IllegalArgumentException("--models: no model '" + name + "' in " + modelStore.toAbsolutePath());
+                }
+                folders.add(folder);
+            }
+            return folders;
         }
         try (Stream<Path> list = Files.list(modelStore)) {
             return list.filter(p -> Files.isRegularFile(p.resolve("config.json"))).sorted().toList();
