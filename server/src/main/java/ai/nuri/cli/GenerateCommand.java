@@ -89,6 +89,12 @@ final class GenerateCommand implements Callable<Integer> {
                 GenerationConfig gc = lm.generationConfig();
                 double t = temperature != null ? temperature
                         : Boolean.TRUE.equals(gc.doSample()) && gc.temperature() != null ? gc.temperature() : 0.0;
+                checkRange("--temperature", t, 0, 2);
+                checkRange("--top-p", topP, Double.MIN_VALUE, 1);
+                checkRange("--min-p", minP, 0, 1);
+                checkRange("--repetition-penalty", repetitionPenalty, Double.MIN_VALUE, 10);
+                checkRange("--top-k", topK, -1, Integer.MAX_VALUE);
+                checkRange("--max-tokens", maxTokens, 1, Integer.MAX_VALUE);
                 SamplingParams params = new SamplingParams(t, topP, topK, minP, repetitionPenalty, 0, 0, seed, maxTokens,
                         stop, List.of(), false);
                 long start = System.nanoTime();
@@ -150,5 +156,14 @@ final class GenerateCommand implements Callable<Integer> {
             out.add(new EngineImage(px.chw(), px.height(), px.width()));
         }
         return out;
+    }
+
+    /** The same ranges as the API's, so generate refuses what a request would be refused for. */
+    private static void checkRange(String option, double value, double min, double max) {
+        if (!(value >= min && value <= max)) {
+            String low = min == Double.MIN_VALUE ? "greater than 0" : ">= " + (min == Math.rint(min) ? String.valueOf((long) min) : min);
+            throw new IllegalArgumentException(option + " must be " + low + " and <= "
+                    + (max == Integer.MAX_VALUE ? "any" : max == Math.rint(max) ? String.valueOf((long) max) : max) + ", got " + value);
+        }
     }
 }

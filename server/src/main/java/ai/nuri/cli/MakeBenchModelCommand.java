@@ -55,15 +55,15 @@ final class MakeBenchModelCommand implements Callable<Integer> {
     int expertsPerToken;
     @Option(names = "--moe-intermediate", defaultValue = "768", description = "NemotronH E layers: expert and shared-expert MLP size (default: ${DEFAULT-VALUE}).")
     int moeIntermediate;
-    @Option(names = "--vocab-size", defaultValue = "16384") int vocabSize;
-    @Option(names = "--hidden", defaultValue = "768") int hidden;
-    @Option(names = "--layers", defaultValue = "12") int layers;
-    @Option(names = "--heads", defaultValue = "12") int heads;
-    @Option(names = "--kv-heads", defaultValue = "4") int kvHeads;
-    @Option(names = "--intermediate", defaultValue = "3072") int intermediate;
-    @Option(names = "--max-positions", defaultValue = "4096") int maxPositions;
-    @Option(names = "--storage", defaultValue = "BF16") CheckpointWriter.Storage storage;
-    @Option(names = "--seed", defaultValue = "7") long seed;
+    @Option(names = "--vocab-size", defaultValue = "16384", description = "Vocabulary size (default: ${DEFAULT-VALUE}).") int vocabSize;
+    @Option(names = "--hidden", defaultValue = "768", description = "Hidden size (default: ${DEFAULT-VALUE}).") int hidden;
+    @Option(names = "--layers", defaultValue = "12", description = "Decoder layers (default: ${DEFAULT-VALUE}).") int layers;
+    @Option(names = "--heads", defaultValue = "12", description = "Attention heads (default: ${DEFAULT-VALUE}).") int heads;
+    @Option(names = "--kv-heads", defaultValue = "4", description = "Key/value heads, for grouped-query attention (default: ${DEFAULT-VALUE}).") int kvHeads;
+    @Option(names = "--intermediate", defaultValue = "3072", description = "MLP intermediate size (default: ${DEFAULT-VALUE}).") int intermediate;
+    @Option(names = "--max-positions", defaultValue = "4096", description = "max_position_embeddings: the longest context (default: ${DEFAULT-VALUE}).") int maxPositions;
+    @Option(names = "--storage", defaultValue = "BF16", description = "Weight storage in the checkpoint: BF16, F16 or F32 (default: ${DEFAULT-VALUE}).") CheckpointWriter.Storage storage;
+    @Option(names = "--seed", defaultValue = "7", description = "Seed of the random weights (default: ${DEFAULT-VALUE}).") long seed;
 
     @Override
     public Integer call() throws Exception {

@@ -76,6 +76,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "model-store/nuri-ko-mini", description = "Output folder (default: ${DEFAULT-VALUE}).")
     Path out;
 
+    @Option(names = "--force", description = "Overwrite a model folder that is already there (the bundled demo included).")
+    boolean force;
+
     @Option(names = "--architecture", defaultValue = "NemotronForCausalLM",
             description = "NemotronForCausalLM or NemotronHForCausalLM (hybrid Mamba-2/attention; default: ${DEFAULT-VALUE}).")
     String architecture;
@@ -96,17 +99,17 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--chunk-size", defaultValue = "32", description = "Hybrid only: chunk length of the SSM scan (default: ${DEFAULT-VALUE}).")
     int chunkSize;
 
-    @Option(names = "--vocab-size", defaultValue = "3072") int vocabSize;
-    @Option(names = "--hidden", defaultValue = "256") int hidden;
-    @Option(names = "--layers", defaultValue = "4") int layers;
-    @Option(names = "--heads", defaultValue = "4") int heads;
-    @Option(names = "--kv-heads", defaultValue = "2") int kvHeads;
-    @Option(names = "--intermediate", defaultValue = "1024") int intermediate;
-    @Option(names = "--epochs", defaultValue = "60") int epochs;
-    @Option(names = "--batch-size", defaultValue = "16") int batchSize;
-    @Option(names = "--lr", defaultValue = "0.003") float learningRate;
-    @Option(names = "--weight-decay", defaultValue = "0.01") float weightDecay;
-    @Option(names = "--seed", defaultValue = "20261122") long seed;
+    @Option(names = "--vocab-size", defaultValue = "3072", description = "Vocabulary size (default: ${DEFAULT-VALUE}).") int vocabSize;
+    @Option(names = "--hidden", defaultValue = "256", description = "Hidden size (default: ${DEFAULT-VALUE}).") int hidden;
+    @Option(names = "--layers", defaultValue = "4", description = "Decoder layers (default: ${DEFAULT-VALUE}).") int layers;
+    @Option(names = "--heads", defaultValue = "4", description = "Attention heads (default: ${DEFAULT-VALUE}).") int heads;
+    @Option(names = "--kv-heads", defaultValue = "2", description = "Key/value heads, for grouped-query attention (default: ${DEFAULT-VALUE}).") int kvHeads;
+    @Option(names = "--intermediate", defaultValue = "1024", description = "MLP intermediate size (default: ${DEFAULT-VALUE}).") int intermediate;
+    @Option(names = "--epochs", defaultValue = "60", description = "Epochs (default: ${DEFAULT-VALUE}).") int epochs;
+    @Option(names = "--batch-size", defaultValue = "16", description = "Batch size (default: ${DEFAULT-VALUE}).") int batchSize;
+    @Option(names = "--lr", defaultValue = "0.003", description = "Peak learning rate (default: ${DEFAULT-VALUE}).") float learningRate;
+    @Option(names = "--weight-decay", defaultValue = "0.01", description = "Weight decay (default: ${DEFAULT-VALUE}).") float weightDecay;
+    @Option(names = "--seed", defaultValue = "20261122", description = "Seed of the random weights (default: ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--storage", defaultValue = "BF16", description = "F32 or BF16 (default: ${DEFAULT-VALUE}).")
     CheckpointWriter.Storage storage;
 
@@ -114,6 +117,10 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (Files.isRegularFile(out.resolve("config.json")) && !force) {
+            throw new IllegalArgumentException(out + " already holds a model (the bundled demo, if you kept the default --out); "
+                    + "choose another --out, or add --force to replace it");
+        }
         List<Pair> pairs = readCorpus(corpus);
         System.out.printf("corpus: %d pairs from %s%n", pairs.size(), corpus);
         Files.createDirectories(out);

@@ -62,6 +62,9 @@ final class TrainVisionCommand implements Callable<Integer> {
 
     @Option(names = "--out", defaultValue = "model-store/nuri-ko-vision-mini", description = "Output folder (default: ${DEFAULT-VALUE}).")
     Path out;
+
+    @Option(names = "--force", description = "Overwrite a model folder that is already there (the bundled demo included).")
+    boolean force;
     @Option(names = "--epochs", defaultValue = "20", description = "Epochs, each of fresh pictures (default: ${DEFAULT-VALUE}).")
     int epochs;
     @Option(names = "--pictures", defaultValue = "2400", description = "Pictures per epoch (default: ${DEFAULT-VALUE}).")
@@ -82,6 +85,10 @@ final class TrainVisionCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (Files.isRegularFile(out.resolve("config.json")) && !force) {
+            throw new IllegalArgumentException(out + " already holds a model (the bundled demo, if you kept the default --out); "
+                    + "choose another --out, or add --force to replace it");
+        }
         Files.createDirectories(out);
         ShapeScenes scenes = new ShapeScenes();
         writeTokenizer();

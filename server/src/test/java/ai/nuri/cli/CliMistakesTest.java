@@ -39,6 +39,18 @@ class CliMistakesTest {
     }
 
     @Test
+    void generateRefusesWhatTheApiRefusesAndTrainKeepsTheBundledModel() {
+        String hot = run("generate", "--model", STORE + "/nuri-ko-mini", "--prompt", "안녕", "--temperature", "9");
+        assertTrue(hot.contains("--temperature must be >= 0 and <= 2, got 9.0"), hot);
+        String topP = run("generate", "--model", STORE + "/nuri-ko-mini", "--prompt", "안녕", "--top-p", "0");
+        assertTrue(topP.contains("--top-p must be greater than 0"), topP);
+        String train = run("train", "--out", STORE + "/nuri-ko-mini", "--corpus", STORE + "/corpus/ko-public-service-qa.jsonl");
+        assertTrue(train.contains("already holds a model") && train.contains("--force"), train);
+        String vision = run("train-vision", "--out", STORE + "/nuri-ko-vision-mini");
+        assertTrue(vision.contains("already holds a model"), vision);
+    }
+
+    @Test
     void anUnknownOptionGivesTheUsage() {
         StringWriter err = new StringWriter();
         int code = NuriCli.commandLine().setErr(new PrintWriter(err, true)).execute("serve", "--modle", "x");
