@@ -207,6 +207,7 @@ public final class Engine implements AutoCloseable {
     private void step() {
         long stepStart = System.nanoTime(); // nuri_engine_step_seconds: the whole step, scheduling to sampling
         List<Scheduler.Scheduled> plan = scheduler.schedule();
+        refreshSnapshots(); // the gauges see this step's admissions before its tokens reach anyone
         for (Scheduler.Scheduled sc : plan) {
             if (!sc.sequence().admitted) {
                 sc.sequence().admitted = true;
