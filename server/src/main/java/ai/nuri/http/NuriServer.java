@@ -197,6 +197,24 @@ public final class NuriServer implements AutoCloseable {
 
     private void generate(RoutingContext ctx, BiFunction<JsonNode, ModelRegistry, GenerationRequest> parser,
             ResponseShape shape) {
+        acceptGeneration(ctx, body -> parser.apply(body, models), (request, context) ->
+                new CompletionResponder(request, shape, ctx.response(), context, config.requestTimeout()).start());
+    }
+
+    /** POST /v1/responses: read off the event loop as chat is, then answered by a ResponsesResponder. */
+    private void createResponse(RoutingContext ctx) {
+        acceptGeneration(ctx, body -> ResponsesRequest.parse(body, models, responses), (request, context) ->
+                new ResponsesResponder(request, responses, ctx.response(), context, config.requestTimeout()).start());
+    }
+
+    /**
+     * What every generating route does: refuse while draining, count the request until its response
+     * ends, parse it on a worker (bodies may be megabytes of base64 images: JSON parsing, image decoding
+     * and preprocessing stay off the event loop, which keeps streaming other requests' tokens), then
+     * start the responder back on the request's context.
+     */
+    private <T> void acceptGeneration(RoutingContext ctx, java.util.function.Function<JsonNode, T> parse,
+            java.util.function.BiConsumer<T, Context> respond) {
         if (draining) {
             send(ctx, ApiException.unavailable("The server is shutting down", "server_draining", 5));
             return;
@@ -206,39 +224,14 @@ public final class NuriServer implements AutoCloseable {
         activeRequests.incrementAndGet();
         ctx.addEndHandler(done -> activeRequests.decrementAndGet());
         Context context = Vertx.currentContext();
-        // Bodies may be megabytes of base64 images: JSON parsing, image decoding and preprocessing
-        // all run on a worker, so the event loop keeps streaming other requests' tokens.
         io.vertx.core.buffer.Buffer raw = ctx.body() == null ? null : ctx.body().buffer();
-        vertx.executeBlocking(() -> parser.apply(parseJson(raw), models), false).onComplete(result -> {
+        vertx.executeBlocking(() -> parse.apply(parseJson(raw)), false).onComplete(result -> {
             if (result.failed()) {
                 fail(ctx, result.cause());
                 return;
             }
             try {
-                new CompletionResponder(result.result(), shape, ctx.response(), context, config.requestTimeout()).start();
-            } catch (RuntimeException e) {
-                fail(ctx, e);
-            }
-        });
-    }
-
-    /** POST /v1/responses: read off the event loop as chat is, then answered by a ResponsesResponder. */
-    private void createResponse(RoutingContext ctx) {
-        if (draining) {
-            send(ctx, ApiException.unavailable("The server is shutting down", "server_draining", 5));
-            return;
-        }
-        activeRequests.incrementAndGet();
-        ctx.addEndHandler(done -> activeRequests.decrementAndGet());
-        Context context = Vertx.currentContext();
-        io.vertx.core.buffer.Buffer raw = ctx.body() == null ? null : ctx.body().buffer();
-        vertx.executeBlocking(() -> ResponsesRequest.parse(parseJson(raw), models, responses), false).onComplete(result -> {
-            if (result.failed()) {
-                fail(ctx, result.cause());
-                return;
-            }
-            try {
-                new ResponsesResponder(result.result(), responses, ctx.response(), context, config.requestTimeout()).start();
+                respond.accept(result.result(), context);
             } catch (RuntimeException e) {
                 fail(ctx, e);
             }
