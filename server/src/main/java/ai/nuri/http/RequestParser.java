@@ -134,7 +134,7 @@ final class RequestParser {
         JsonNode p = body.get("prompt");
         int[] prompt;
         if (p != null && p.isTextual()) {
-            prompt = model.tokenizer().encode(p.asText());
+            prompt = model.tokenizer().encodePrompt(p.asText());
         } else if (p != null && p.isArray() && !p.isEmpty() && allInts(p)) {
             prompt = new int[p.size()];
             for (int i = 0; i < prompt.length; i++) {
@@ -145,7 +145,7 @@ final class RequestParser {
                 prompt[i] = (int) id;
             }
         } else if (p != null && p.isArray() && p.size() == 1 && p.get(0).isTextual()) {
-            prompt = model.tokenizer().encode(p.get(0).asText());
+            prompt = model.tokenizer().encodePrompt(p.get(0).asText());
         } else {
             throw ApiException.badRequest("'prompt' must be a string or a non-empty list of token ids", "prompt");
         }

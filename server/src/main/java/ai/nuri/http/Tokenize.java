@@ -18,7 +18,7 @@ final class Tokenize {
         ServedModel model = models.resolve(body.path("model").isTextual() ? body.get("model").asText() : null);
         int[] ids;
         if (body.path("prompt").isTextual()) {
-            ids = model.tokenizer().encode(body.get("prompt").asText());
+            ids = model.tokenizer().encodePrompt(body.get("prompt").asText()); // as /v1/completions encodes it
         } else if (body.path("messages").isArray()) {
             // As chat completions sees them: image parts counted (not fetched), each expanded to its tokens.
             List<RequestParser.ImageRef> imageUrls = new ArrayList<>();
@@ -26,7 +26,9 @@ final class Tokenize {
             ChatTemplate template = model.tokenizer().chatTemplate()
                     .orElseThrow(() -> ApiException.badRequest("model has no chat template", "messages"));
             try {
-                ids = model.tokenizer().encode(template.render(messages, body.path("add_generation_prompt").asBoolean(true)));
+                List<Object> tools = ToolRequest.of(body).templateValue(); // the tools reach the template as in chat
+                ids = model.tokenizer().encode(template.render(messages, body.path("add_generation_prompt").asBoolean(true),
+                        tools.isEmpty() ? java.util.Map.of() : java.util.Map.of("tools", tools)));
             } catch (ChatTemplate.TemplateException e) {
                 throw ApiException.badRequest(e.getMessage(), "messages");
             }

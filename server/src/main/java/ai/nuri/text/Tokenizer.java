@@ -26,6 +26,8 @@ public final class Tokenizer implements AutoCloseable {
     private final String[] tokenText;
     private final boolean byteLevel;
     private final java.util.BitSet specialIds;
+    /** tokenizer_config.json's add_bos_token: plain prompts start with the BOS token (Llama-style tokenizers). */
+    private boolean addBosToken;
 
     private Tokenizer(HuggingFaceTokenizer tokenizer, Map<String, Integer> addedTokens, java.util.BitSet specialIds,
             String bosToken, String eosToken, ChatTemplate chatTemplate, String[] tokenText, boolean byteLevel) {
@@ -58,12 +60,14 @@ public final class Tokenizer implements AutoCloseable {
         boolean byteLevel = spec.path("decoder").path("type").asText().equals("ByteLevel")
                 || spec.path("pre_tokenizer").path("type").asText().equals("ByteLevel");
         String bos = null;
+        boolean addBos = false;
         String eos = null;
         String template = null;
         Path configFile = folder.resolve("tokenizer_config.json");
         if (Files.isRegularFile(configFile)) {
             JsonNode config = json.readTree(configFile.toFile());
             bos = tokenText(config.get("bos_token"));
+            addBos = config.path("add_bos_token").asBoolean(false);
             eos = tokenText(config.get("eos_token"));
             JsonNode t = config.get("chat_template");
             if (t != null && t.isTextual()) {
@@ -95,8 +99,10 @@ public final class Tokenizer implements AutoCloseable {
                 .optTruncation(false)
                 .optPadding(false)
                 .build();
-        return new Tokenizer(hf, added, special, bos, eos, template == null ? null : new ChatTemplate(template, bos, eos),
+        Tokenizer t = new Tokenizer(hf, added, special, bos, eos, template == null ? null : new ChatTemplate(template, bos, eos),
                 tokenText, byteLevel);
+        t.addBosToken = addBos && bos != null && added.containsKey(bos);
+        return t;
     }
 
     /** id to token string, from the BPE/Unigram vocab and the added tokens. */
@@ -157,6 +163,22 @@ public final class Tokenizer implements AutoCloseable {
         for (int i = 0; i < ids.length; i++) {
             out[i] = (int) ids[i];
         }
+        return out;
+    }
+
+    /**
+     * A plain-text prompt (/v1/completions) as transformers encodes it: with the BOS token first when
+     * the tokenizer is configured to add it ({@code add_bos_token}) and the text does not already begin
+     * with it. Chat prompts get BOS from their template instead.
+     */
+    public int[] encodePrompt(String text) {
+        int[] ids = encode(text);
+        if (!addBosToken || text.startsWith(bosToken)) {
+            return ids;
+        }
+        int[] out = new int[ids.length + 1];
+        out[0] = addedTokens.get(bosToken);
+        System.arraycopy(ids, 0, out, 1, ids.length);
         return out;
     }
 

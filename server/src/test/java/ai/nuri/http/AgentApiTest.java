@@ -190,6 +190,8 @@ class AgentApiTest {
         assertTrue(prompt.contains("<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"get_weather\""), prompt);
         assertTrue(prompt.contains("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"부산\"}}\n</tool_call>"), prompt);
         assertTrue(prompt.contains("<tool_response>\n맑음, 18도\n</tool_response>"), prompt);
+        JsonNode tokenized = JSON.readTree(server.post("/tokenize", body).body());
+        assertEquals(JSON.readTree(r.body()).get("prompt_token_ids"), tokenized.get("tokens"), "/tokenize sees what chat sees");
     }
 
     @Test

@@ -88,6 +88,35 @@ class ErrorsAndLimitsTest {
         }
     }
 
+    /** /v1/completions adds the BOS token when the tokenizer is configured to, as vLLM and transformers do. */
+    @Test
+    void completionsAddTheBosTokenWhenTheTokenizerSaysSo() throws Exception {
+        java.nio.file.Path folder = java.nio.file.Files.createTempDirectory("nuri-bos-model").resolve("nuri-ko-mini");
+        java.nio.file.Files.createDirectories(folder);
+        for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json", "generation_config.json"}) {
+            java.nio.file.Files.copy(TestServer.DEMO.resolve(f), folder.resolve(f));
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode tc = (com.fasterxml.jackson.databind.node.ObjectNode)
+                JSON.readTree(TestServer.DEMO.resolve("tokenizer_config.json").toFile());
+        tc.put("bos_token", "<|endoftext|>").put("add_bos_token", true);
+        java.nio.file.Files.writeString(folder.resolve("tokenizer_config.json"), tc.toString());
+        try (TestServer s = new TestServer(folder, new ai.nuri.engine.EngineConfig(8, 512, 256, 16, 16, 512),
+                TestServer.config(List.of(), 0), 0)) {
+            int bos = s.engine.tokenizer().specialTokenId("<|endoftext|>").orElseThrow();
+            JsonNode r = JSON.readTree(s.post("/v1/completions", "{\"prompt\":\"여권\",\"max_tokens\":1,\"return_token_ids\":true}").body());
+            assertEquals(bos, r.get("prompt_token_ids").get(0).asInt(), r.toString());
+            JsonNode already = JSON.readTree(s.post("/v1/completions",
+                    "{\"prompt\":\"<|endoftext|>여권\",\"max_tokens\":1,\"return_token_ids\":true}").body());
+            assertEquals(r.get("prompt_token_ids"), already.get("prompt_token_ids"), "not added twice");
+        }
+        JsonNode plain;
+        try (TestServer s = new TestServer()) {
+            plain = JSON.readTree(s.post("/v1/completions", "{\"prompt\":\"여권\",\"max_tokens\":1,\"return_token_ids\":true}").body());
+        }
+        assertTrue(plain.get("prompt_token_ids").size() > 0 && plain.get("prompt_token_ids").get(0).asInt() != 0,
+                "the demo tokenizer adds none: " + plain.get("prompt_token_ids"));
+    }
+
     /** Fields the official SDKs and popular clients send with harmless default values are accepted. */
     @Test
     void harmlessDefaultsClientsSendAreAcceptedAndOneModelCanBeRead() throws Exception {
