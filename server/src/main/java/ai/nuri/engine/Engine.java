@@ -28,6 +28,7 @@ import org.slf4j.LoggerFactory;
 public final class Engine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
     private static final SecureRandom SEEDS = new SecureRandom();
+    private static final int[] NO_TOKENS = {};
 
     private final LanguageModel model;
     private final Tokenizer tokenizer;
@@ -308,7 +309,7 @@ public final class Engine implements AutoCloseable {
             }
             // End-of-sequence only where the text is complete (and never with ignore_eos: max_tokens decides).
             boolean mayEnd = s.guide.mayEnd() && !p.ignoreEos();
-            if (!Sampler.constrain(logits, s.guide.allowedTokens(), mayEnd ? eosArray : new int[0])) {
+            if (!Sampler.constrain(logits, s.guide.allowedTokens(), mayEnd ? eosArray : NO_TOKENS)) {
                 abort(s, "the output constraint cannot be continued with this model's vocabulary");
                 return;
             }

@@ -36,6 +36,17 @@ public final class ApiException extends RuntimeException {
                 "model_not_found", null);
     }
 
+    /** The 503 for a request the engine turned away: draining, or a full waiting queue. */
+    static ApiException rejected(ai.nuri.engine.EngineRejectedException e) {
+        return e.reason() == ai.nuri.engine.EngineRejectedException.Reason.DRAINING ? draining()
+                : unavailable("The server is overloaded; retry later", "queue_full", 1);
+    }
+
+    /** The 503 of a server that is shutting down. */
+    static ApiException draining() {
+        return unavailable("The server is shutting down", "server_draining", 5);
+    }
+
     public static ApiException unavailable(String message, String code, int retryAfterSeconds) {
         return new ApiException(503, "server_error", message, null, code, retryAfterSeconds);
     }

@@ -81,9 +81,7 @@ final class CompletionResponder {
         } catch (EngineRejectedException e) {
             cancelAll();
             done = true;
-            throw e.reason() == EngineRejectedException.Reason.DRAINING
-                    ? ApiException.unavailable("The server is shutting down", "server_draining", 5)
-                    : ApiException.unavailable("The server is overloaded; retry later", "queue_full", 1);
+            throw ApiException.rejected(e);
         }
         response.closeHandler(v -> {
             if (!done) {
@@ -95,16 +93,21 @@ final class CompletionResponder {
             context.owner().setTimer(timeout.toMillis(), id -> context.runOnContext(v -> timedOut()));
         }
         if (request.stream()) {
-            response.setChunked(true)
-                    .putHeader("Content-Type", "text/event-stream; charset=utf-8")
-                    .putHeader("Cache-Control", "no-cache")
-                    .putHeader("X-Accel-Buffering", "no");
+            openEventStream(response);
             for (int i = 0; i < request.n(); i++) {
                 if (shape == ResponseShape.CHAT) {
                     writeChunk(i, "", true, null, null, List.of());
                 }
             }
         }
+    }
+
+    /** Server-Sent Events headers, unbuffered by proxies: what every streamed answer starts with. */
+    static void openEventStream(HttpServerResponse response) {
+        response.setChunked(true)
+                .putHeader("Content-Type", "text/event-stream; charset=utf-8")
+                .putHeader("Cache-Control", "no-cache")
+                .putHeader("X-Accel-Buffering", "no");
     }
 
     private SequenceListener listener(int index) {

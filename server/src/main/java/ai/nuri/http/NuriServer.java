@@ -216,7 +216,7 @@ public final class NuriServer implements AutoCloseable {
     private <T> void acceptGeneration(RoutingContext ctx, java.util.function.Function<JsonNode, T> parse,
             java.util.function.BiConsumer<T, Context> respond) {
         if (draining) {
-            send(ctx, ApiException.unavailable("The server is shutting down", "server_draining", 5));
+            send(ctx, ApiException.draining());
             return;
         }
         // Counted from arrival to the end of the response, so draining also waits for requests

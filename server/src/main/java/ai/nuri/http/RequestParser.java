@@ -353,7 +353,7 @@ final class RequestParser {
         }
     }
 
-    private static boolean present(JsonNode body, String field) {
+    static boolean present(JsonNode body, String field) {
         return body.has(field) && !body.get(field).isNull();
     }
 
@@ -367,7 +367,7 @@ final class RequestParser {
         return body.get(field).asText();
     }
 
-    private static boolean bool(JsonNode body, String field, boolean fallback) {
+    static boolean bool(JsonNode body, String field, boolean fallback) {
         if (!present(body, field)) {
             return fallback;
         }

@@ -33,7 +33,7 @@ record ResponsesRequest(GenerationRequest generation, ObjectNode echo, ArrayNode
                 throw ApiException.unsupported(e.getKey());
             }
         }
-        if (present(body, "truncation") && !body.get("truncation").asText().equals("disabled")) {
+        if (RequestParser.present(body, "truncation") && !body.get("truncation").asText().equals("disabled")) {
             throw ApiException.badRequest("'truncation' may only be \"disabled\"", "truncation");
         }
         ObjectNode chat = JSON.createObjectNode();
@@ -45,7 +45,7 @@ record ResponsesRequest(GenerationRequest generation, ObjectNode echo, ArrayNode
         copy(body, chat, "parallel_tool_calls", "parallel_tool_calls");
         ArrayNode history = JSON.createArrayNode();
         String previous = null;
-        if (present(body, "previous_response_id")) {
+        if (RequestParser.present(body, "previous_response_id")) {
             if (!body.get("previous_response_id").isTextual()) {
                 throw ApiException.badRequest("'previous_response_id' must be a string", "previous_response_id");
             }
@@ -66,13 +66,13 @@ record ResponsesRequest(GenerationRequest generation, ObjectNode echo, ArrayNode
             messages.addObject().put("role", "system").put("content", instructions.asText());
         }
         messages.addAll(history);
-        if (present(body, "tools") && !(body.get("tools").isArray() && body.get("tools").isEmpty())) {
+        if (RequestParser.present(body, "tools") && !(body.get("tools").isArray() && body.get("tools").isEmpty())) {
             chat.set("tools", tools(body.get("tools"))); // an empty list is no tools here (Chat Completions refuses it)
         }
-        if (present(body, "tool_choice")) {
+        if (RequestParser.present(body, "tool_choice")) {
             chat.set("tool_choice", toolChoice(body.get("tool_choice")));
         }
-        if (present(body, "text")) {
+        if (RequestParser.present(body, "text")) {
             JsonNode format = text(body.get("text"));
             if (format != null) {
                 chat.set("response_format", format);
@@ -85,13 +85,13 @@ record ResponsesRequest(GenerationRequest generation, ObjectNode echo, ArrayNode
         } catch (ApiException e) {
             throw renamed(e);
         }
-        boolean stream = bool(body, "stream", false);
-        boolean keep = bool(body, "store", true);
+        boolean stream = RequestParser.bool(body, "stream", false);
+        boolean keep = RequestParser.bool(body, "store", true);
         ObjectNode echo = JSON.createObjectNode();
         echo.set("instructions", instructions == null ? JSON.nullNode() : instructions);
         echo.set("max_output_tokens", body.has("max_output_tokens") ? body.get("max_output_tokens") : JSON.nullNode());
         echo.set("metadata", metadata);
-        echo.put("parallel_tool_calls", bool(body, "parallel_tool_calls", true));
+        echo.put("parallel_tool_calls", RequestParser.bool(body, "parallel_tool_calls", true));
         if (previous == null) {
             echo.putNull("previous_response_id");
         } else {
@@ -101,10 +101,10 @@ record ResponsesRequest(GenerationRequest generation, ObjectNode echo, ArrayNode
         echo.put("temperature", body.path("temperature").asDouble(1.0));
         echo.put("top_p", body.path("top_p").asDouble(1.0));
         ObjectNode text = echo.putObject("text");
-        text.set("format", present(body, "text") && body.get("text").has("format") ? body.get("text").get("format")
+        text.set("format", RequestParser.present(body, "text") && body.get("text").has("format") ? body.get("text").get("format")
                 : JSON.createObjectNode().put("type", "text"));
-        echo.set("tool_choice", present(body, "tool_choice") ? body.get("tool_choice") : JSON.getNodeFactory().textNode("auto"));
-        echo.set("tools", present(body, "tools") ? body.get("tools") : JSON.createArrayNode());
+        echo.set("tool_choice", RequestParser.present(body, "tool_choice") ? body.get("tool_choice") : JSON.getNodeFactory().textNode("auto"));
+        echo.set("tools", RequestParser.present(body, "tools") ? body.get("tools") : JSON.createArrayNode());
         echo.put("truncation", "disabled");
         echo.set("user", body.has("user") ? body.get("user") : JSON.nullNode());
         return new ResponsesRequest(generation, echo, history, stream, keep);
@@ -296,22 +296,8 @@ record ResponsesRequest(GenerationRequest generation, ObjectNode echo, ArrayNode
     }
 
     private static void copy(JsonNode from, ObjectNode to, String field, String as) {
-        if (present(from, field)) {
+        if (RequestParser.present(from, field)) {
             to.set(as, from.get(field));
         }
-    }
-
-    private static boolean present(JsonNode body, String field) {
-        return body.has(field) && !body.get(field).isNull();
-    }
-
-    private static boolean bool(JsonNode body, String field, boolean fallback) {
-        if (!present(body, field)) {
-            return fallback;
-        }
-        if (!body.get(field).isBoolean()) {
-            throw ApiException.badRequest("'" + field + "' must be a boolean", field);
-        }
-        return body.get(field).asBoolean();
     }
 }

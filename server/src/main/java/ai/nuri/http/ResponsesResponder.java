@@ -60,9 +60,7 @@ final class ResponsesResponder {
                     g.constraint()));
         } catch (EngineRejectedException e) {
             done = true;
-            throw e.reason() == EngineRejectedException.Reason.DRAINING
-                    ? ApiException.unavailable("The server is shutting down", "server_draining", 5)
-                    : ApiException.unavailable("The server is overloaded; retry later", "queue_full", 1);
+            throw ApiException.rejected(e);
         }
         response.closeHandler(v -> {
             if (!done) {
@@ -75,8 +73,7 @@ final class ResponsesResponder {
                     "The request did not finish within " + timeout.toMillis() + " ms")));
         }
         if (request.stream()) {
-            response.setChunked(true).putHeader("Content-Type", "text/event-stream; charset=utf-8")
-                    .putHeader("Cache-Control", "no-cache").putHeader("X-Accel-Buffering", "no");
+            CompletionResponder.openEventStream(response);
             ObjectNode r = responseObject("in_progress", List.of(), null);
             event("response.created", body -> body.set("response", r));
             event("response.in_progress", body -> body.set("response", r));
@@ -122,10 +119,7 @@ final class ResponsesResponder {
             return;
         }
         if (!messageOpen) {
-            messageOpen = true;
-            event("response.output_item.added", b -> b.put("output_index", 0).set("item", messageItem("", "in_progress")));
-            event("response.content_part.added", b -> b.put("item_id", messageId).put("output_index", 0)
-                    .put("content_index", 0).set("part", outputText("")));
+            openMessage();
         }
         String piece = text.substring(streamed, end);
         streamed = end;
@@ -182,7 +176,7 @@ final class ResponsesResponder {
         }
         if (messageOpen || parsed.calls().isEmpty()) {
             if (!messageOpen) {
-                sendTextItemOpen();
+                openMessage(); // an empty answer still has its message item, opened and closed
             }
             String full = parsed.calls().isEmpty() ? text.toString() : text.substring(0, streamed);
             event("response.output_text.done", b -> b.put("item_id", messageId).put("output_index", 0)
@@ -208,8 +202,8 @@ final class ResponsesResponder {
         response.end();
     }
 
-    /** An empty answer still has its message item, opened and closed. */
-    private void sendTextItemOpen() {
+    /** The message item and its output_text part begin (before the first delta, or for an empty answer). */
+    private void openMessage() {
         messageOpen = true;
         event("response.output_item.added", b -> b.put("output_index", 0).set("item", messageItem("", "in_progress")));
         event("response.content_part.added", b -> b.put("item_id", messageId).put("output_index", 0)

@@ -64,16 +64,24 @@ class ErrorsAndLimitsTest {
         return sb.append(']').toString();
     }
 
+    /** A copy of the demo model (same folder name, so the same model id) with one of its files replaced. */
+    static java.nio.file.Path demoWith(String file, String content) throws java.io.IOException {
+        java.nio.file.Path folder = java.nio.file.Files.createTempDirectory("nuri-demo-copy").resolve("nuri-ko-mini");
+        java.nio.file.Files.createDirectories(folder);
+        for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                "generation_config.json"}) {
+            if (!f.equals(file)) {
+                java.nio.file.Files.copy(TestServer.DEMO.resolve(f), folder.resolve(f));
+            }
+        }
+        java.nio.file.Files.writeString(folder.resolve(file), content);
+        return folder;
+    }
+
     /** What a request leaves unset comes from the model's generation_config.json, as vLLM does. */
     @Test
     void samplingDefaultsComeFromTheModelsGenerationConfig() throws Exception {
-        java.nio.file.Path folder = java.nio.file.Files.createTempDirectory("nuri-greedy-model").resolve("nuri-ko-mini");
-        java.nio.file.Files.createDirectories(folder);
-        for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}) {
-            java.nio.file.Files.copy(TestServer.DEMO.resolve(f), folder.resolve(f));
-        }
-        java.nio.file.Files.writeString(folder.resolve("generation_config.json"),
-                "{\"eos_token_id\":[2,0],\"temperature\":0.0,\"top_p\":0.5}");
+        java.nio.file.Path folder = demoWith("generation_config.json", "{\"eos_token_id\":[2,0],\"temperature\":0.0,\"top_p\":0.5}");
         try (TestServer greedy = new TestServer(folder, new ai.nuri.engine.EngineConfig(8, 512, 256, 16, 16, 512),
                 TestServer.config(List.of(), 0), 0)) {
             String body = TestServer.chatBody("여권 재발급은 어디서 하나요?", "\"max_tokens\":40");
@@ -91,15 +99,10 @@ class ErrorsAndLimitsTest {
     /** /v1/completions adds the BOS token when the tokenizer is configured to, as vLLM and transformers do. */
     @Test
     void completionsAddTheBosTokenWhenTheTokenizerSaysSo() throws Exception {
-        java.nio.file.Path folder = java.nio.file.Files.createTempDirectory("nuri-bos-model").resolve("nuri-ko-mini");
-        java.nio.file.Files.createDirectories(folder);
-        for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json", "generation_config.json"}) {
-            java.nio.file.Files.copy(TestServer.DEMO.resolve(f), folder.resolve(f));
-        }
         com.fasterxml.jackson.databind.node.ObjectNode tc = (com.fasterxml.jackson.databind.node.ObjectNode)
                 JSON.readTree(TestServer.DEMO.resolve("tokenizer_config.json").toFile());
         tc.put("bos_token", "<|endoftext|>").put("add_bos_token", true);
-        java.nio.file.Files.writeString(folder.resolve("tokenizer_config.json"), tc.toString());
+        java.nio.file.Path folder = demoWith("tokenizer_config.json", tc.toString());
         try (TestServer s = new TestServer(folder, new ai.nuri.engine.EngineConfig(8, 512, 256, 16, 16, 512),
                 TestServer.config(List.of(), 0), 0)) {
             int bos = s.engine.tokenizer().specialTokenId("<|endoftext|>").orElseThrow();
