@@ -225,9 +225,13 @@ public final class ServeCommand implements Callable<Integer> {
                 () -> engine[0] == null ? 0 : engine[0].waitingCount(), () -> engine[0] == null ? 0 : engine[0].kvCacheUsage(),
                 () -> engine[0] == null ? 0 : engine[0].stateUsage());
         engine[0] = new Engine(model, tokenizer, engineConfig, modelMetrics);
-        System.out.printf("%s: %s, %,d parameters, %s, context %d, KV cache %d blocks of %d (%d MiB)%n", model.id(),
-                c.architecture(), model.decoder().parameterCount(), dtype, contextLength, blocks, blockSize,
+        System.out.printf("%s: %s, %,d parameters, %s on %s, context %d, KV cache %d blocks of %d (%d MiB)%n", model.id(),
+                c.architecture(), model.decoder().parameterCount(), dtype, device, contextLength, blocks, blockSize,
                 blocks * bytesPerBlock >> 20);
+        metrics.describeModel(model.id(), java.util.Map.of("architecture", c.architecture(), "dtype", dtype,
+                "device", device, "max_model_len", String.valueOf(contextLength), "max_num_seqs", String.valueOf(maxNumSeqs),
+                "kv_cache_blocks", String.valueOf(blocks), "block_size", String.valueOf(blockSize),
+                "prefix_caching", String.valueOf(prefixCaching && !model.hasRecurrentState())));
         if (model.hasRecurrentState()) {
             System.out.printf("%s: hybrid %s; recurrent state %d slots of %.1f MiB; prefix caching off (state is not"
                     + " snapshotted at block boundaries)%n", model.id(), c.hybrid().pattern(), stateSlots,

@@ -59,7 +59,11 @@ public final class NuriServer implements AutoCloseable {
         this.rateLimiter = new RateLimiter(config.rateLimitPerMinute());
         config.apiKeys().forEach(k -> keyDigests.add(sha256(k)));
         this.vertx = Vertx.builder()
-                .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
+                .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
+                        // The matched route (never the raw path: ids and typos would explode the
+                        // series), the method and the status code.
+                        .setLabels(java.util.EnumSet.of(io.vertx.micrometer.Label.HTTP_ROUTE,
+                                io.vertx.micrometer.Label.HTTP_METHOD, io.vertx.micrometer.Label.HTTP_CODE))))
                 .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
                 .build();
     }
@@ -125,7 +129,15 @@ public final class NuriServer implements AutoCloseable {
         if (!config.separateManagementPort()) {
             managementRoutes(router);
         }
-        router.route("/v1/*").handler(this::authorize);
+        // Not route("/v1/*"): a route with a path would show up in every /v1 request's route label
+        // ("/v1/>/v1/models"). Keys and rate limits cover /v1 only.
+        router.route().handler(ctx -> {
+            if (ctx.request().path().startsWith("/v1/")) {
+                authorize(ctx);
+            } else {
+                ctx.next();
+            }
+        });
         router.route().handler(BodyHandler.create(false).setBodyLimit(config.bodyLimitBytes()));
         router.post("/v1/chat/completions").handler(ctx -> generate(ctx, RequestParser::chat, ResponseShape.CHAT));
         router.post("/v1/completions").handler(ctx -> generate(ctx, RequestParser::completion, ResponseShape.TEXT));
@@ -187,6 +199,7 @@ public final class NuriServer implements AutoCloseable {
         if (rateLimiter.enabled()) {
             int wait = rateLimiter.acquire(client, System.nanoTime());
             if (wait > 0) {
+                metrics.rateLimited();
                 send(ctx, new ApiException(429, "rate_limit_exceeded", "Rate limit of " + config.rateLimitPerMinute()
                         + " requests per minute reached", null, "rate_limit_exceeded", wait));
                 return;

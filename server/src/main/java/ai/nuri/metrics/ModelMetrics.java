@@ -129,9 +129,13 @@ public final class ModelMetrics implements EngineObserver {
     }
 
     private Counter rejectedCounter(EngineRejectedException.Reason reason) {
-        return Counter.builder("nuri.requests.rejected").description("Requests turned away with 503")
-                .tag("model_name", model).tag("reason", reason.name().toLowerCase(java.util.Locale.ROOT))
-                .register(registry);
+        return rejectedCounter(registry, model, reason.name().toLowerCase(java.util.Locale.ROOT));
+    }
+
+    static Counter rejectedCounter(MeterRegistry registry, String model, String reason) {
+        return Counter.builder("nuri.requests.rejected")
+                .description("Requests turned away: 503 queue_full or draining, 429 rate_limited")
+                .tag("model_name", model).tag("reason", reason).register(registry);
     }
 
     private static long nanos(double seconds) {

@@ -48,6 +48,10 @@ class ServeProcessTest {
             CompletableFuture<HttpResponse<String>> inFlight = http.sendAsync(HttpRequest.newBuilder(
                     URI.create("http://127.0.0.1:" + port + "/v1/chat/completions")).timeout(Duration.ofSeconds(60))
                     .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            String described = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(described.contains("nuri_model_info{architecture=\"NemotronForCausalLM\",block_size=\"16\",device=\"cpu\","
+                    + "dtype=\"float32\""), "the info metric describes the served model");
             long deadline = System.nanoTime() + 30_000_000_000L;
             while (System.nanoTime() < deadline) { // wait until the request runs in the engine
                 String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),

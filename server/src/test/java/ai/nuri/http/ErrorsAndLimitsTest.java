@@ -194,6 +194,8 @@ class ErrorsAndLimitsTest {
             assertTrue(Integer.parseInt(limited.headers().firstValue("Retry-After").orElseThrow()) >= 1);
             HttpRequest other = HttpRequest.newBuilder(URI.create(s.url("/v1/models"))).header("Authorization", "Bearer sk-nuri-1").build();
             assertEquals(200, s.http.send(other, HttpResponse.BodyHandlers.ofString()).statusCode(), "limits are per key");
+            assertTrue(s.get("/metrics").body().contains("nuri_requests_rejected_total{model_name=\"\",reason=\"rate_limited\"} 1"),
+                    "a 429 is counted with the rejected requests");
 
             HttpResponse<String> preflight = s.http.send(HttpRequest.newBuilder(URI.create(s.url("/v1/chat/completions")))
                     .method("OPTIONS", HttpRequest.BodyPublishers.noBody()).header("Origin", "http://example.test")
@@ -259,9 +261,13 @@ class ErrorsAndLimitsTest {
                     "nuri_request_success_total", "nuri_num_preemptions_total", "nuri_prefix_cache_queries_total",
                     "nuri_prefix_cache_hits_total", "nuri_images_total", "nuri_num_requests_running",
                     "nuri_num_requests_waiting", "nuri_kv_cache_usage_ratio", "vertx_http_server_requests_total",
-                    "jvm_memory_used_bytes", "jvm_threads_live_threads")) {
+                    "jvm_memory_used_bytes", "jvm_threads_live_threads", "jvm_gc_pause_seconds_count",
+                    "process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "nuri_build_info")) {
                 assertTrue(scrape.contains("\n" + name), "exports " + name);
             }
+            assertTrue(scrape.contains("vertx_http_server_requests_total{code=\"200\",method=\"POST\",route=\"/v1/completions\"}"),
+                    "HTTP meters carry the matched route");
+            assertTrue(scrape.lines().noneMatch(l -> l.matches("^[a-z_]+_max(\\{.*)? .*")), "no decaying-window *_max gauges");
             assertTrue(scrape.contains("nuri_time_to_first_token_seconds_bucket{model_name=\"nuri-ko-mini\",le=\"0.01\"}"));
             assertTrue(scrape.contains("nuri_time_to_first_token_seconds_bucket{model_name=\"nuri-ko-mini\",le=\"60.0\"}"));
             Process p = new ProcessBuilder(promtool.toString(), "check", "metrics").redirectErrorStream(true).start();
