@@ -2,6 +2,7 @@ package ai.nuri.engine;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -87,13 +88,15 @@ class DemoModelTest {
 
     @Test
     void samplingIsReproducibleWithASeedAndLimitsAreKept() {
-        int[] p = prompt("세금 상담은 어디서 받나요?");
+        // Not a corpus question: on those the demo model is so sure (runner-up logprob about -17)
+        // that every seed samples the same answer and the seed would go untested.
+        int[] p = tokenizer.encode("바나나 우주선 zqx");
         SamplingParams hot = new SamplingParams(1.5, 0.95, 50, 0, 1, 0, 0, 1234L, 24, List.of(), List.of(), false);
         Generator.Result a = generator.generate(p, hot, d -> { });
         Generator.Result b = generator.generate(p, hot, d -> { });
         assertArrayEquals(a.tokens(), b.tokens(), "same seed, same tokens");
         Generator.Result c = generator.generate(p, hot.withSeed(99L), d -> { });
-        assertNotEquals(List.of(a.tokens()), List.of(c.tokens()));
+        assertFalse(java.util.Arrays.equals(a.tokens(), c.tokens()), "another seed, other tokens");
 
         Generator.Result shortOne = generator.generate(p, SamplingParams.greedy(3), d -> { });
         assertEquals(3, shortOne.tokens().length);

@@ -66,17 +66,11 @@ class SamplerTest {
     }
 
     @Test
-    void greedyTakesTheArgmaxAndSeedsReproduce() {
+    void greedyTakesTheArgmax() {
+        // (Seeded reproducibility is shown end to end in DemoModelTest: same seed same tokens, another seed others.)
         assertEquals(0, Sampler.sample(LOGITS.clone(), params(0, 1, 0, 0), new BitSet(), Map.of(), new SplittableRandom(1)));
-        int[] a = new int[50];
-        int[] b = new int[50];
-        SplittableRandom ra = new SplittableRandom(42);
-        SplittableRandom rb = new SplittableRandom(42);
-        for (int i = 0; i < 50; i++) {
-            a[i] = Sampler.sample(LOGITS.clone(), params(1, 1, 0, 0), new BitSet(), Map.of(), ra);
-            b[i] = Sampler.sample(LOGITS.clone(), params(1, 1, 0, 0), new BitSet(), Map.of(), rb);
-        }
-        assertArrayEquals(a, b);
+        float[] shifted = {0.1f, 2.5f, 2.4f, -1f};
+        assertEquals(1, Sampler.sample(shifted, params(0, 1, 0, 0), new BitSet(), Map.of(), new SplittableRandom(1)));
     }
 
     @Test

@@ -31,9 +31,10 @@ class DecoderModelTest {
     @Test
     void llamaDenseForwardMatchesNaiveLoops() {
         ModelConfig c = TestModels.llama();
-        // llama3-scaled frequencies; RotaryEmbeddingTest checks these against hand-derived values.
-        double[] inv = Arrays.stream(toDouble(RotaryEmbedding.of(c).inverseFrequencies())).toArray();
-        denseForwardMatchesNaive(c, inv);
+        // llama3-scaled frequencies, computed by the reference itself from the config's numbers.
+        var s = c.ropeScaling();
+        denseForwardMatchesNaive(c, NaiveReference.llama3InverseFrequencies(c.rotaryDim(), c.ropeTheta(), s.factor(),
+                s.lowFreqFactor(), s.highFreqFactor(), s.originalMaxPositionEmbeddings()));
     }
 
     private void denseForwardMatchesNaive(ModelConfig c, double[] invFreq) {

@@ -55,6 +55,30 @@ public final class NaiveReference {
         return y;
     }
 
+    /**
+     * Llama 3's scaled inverse frequencies, written from transformers' {@code _compute_llama3_parameters}
+     * in doubles, independently of {@code RotaryEmbedding}: wavelengths shorter than
+     * original/high are kept, longer than original/low divided by the factor, and the band between
+     * blended linearly in original/wavelength.
+     */
+    public static double[] llama3InverseFrequencies(int rotDim, double theta, double factor, double low, double high,
+            int original) {
+        double[] inv = new double[rotDim / 2];
+        for (int i = 0; i < inv.length; i++) {
+            double plain = Math.pow(theta, -2.0 * i / rotDim);
+            double wavelength = 2 * Math.PI / plain;
+            if (wavelength < original / high) {
+                inv[i] = plain;
+            } else if (wavelength > original / low) {
+                inv[i] = plain / factor;
+            } else {
+                double smooth = (original / wavelength - low) / (high - low);
+                inv[i] = (1 - smooth) * plain / factor + smooth * plain;
+            }
+        }
+        return inv;
+    }
+
     /** Rotates the first rotDim channels of one head vector, NeoX style (pairs i and i + rotDim/2). */
     public static double[] rotary(double[] head, int position, double[] invFreq, int rotDim) {
         double[] y = head.clone();
