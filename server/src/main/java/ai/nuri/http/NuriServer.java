@@ -61,9 +61,11 @@ public final class NuriServer implements AutoCloseable {
         this.vertx = Vertx.builder()
                 .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
                         // The matched route (never the raw path: ids and typos would explode the
-                        // series), the method and the status code.
+                        // series), the method and the status code; worker pools by type and name
+                        // (without these two the pools' gauges collide).
                         .setLabels(java.util.EnumSet.of(io.vertx.micrometer.Label.HTTP_ROUTE,
-                                io.vertx.micrometer.Label.HTTP_METHOD, io.vertx.micrometer.Label.HTTP_CODE))))
+                                io.vertx.micrometer.Label.HTTP_METHOD, io.vertx.micrometer.Label.HTTP_CODE,
+                                io.vertx.micrometer.Label.POOL_TYPE, io.vertx.micrometer.Label.POOL_NAME))))
                 .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
                 .build();
     }

@@ -1,6 +1,7 @@
 package ai.nuri.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
@@ -34,13 +35,16 @@ class ServeProcessTest {
             Pattern listening = Pattern.compile("on http://127\\.0\\.0\\.1:(\\d+)");
             int port = -1;
             String line;
+            StringBuilder startup = new StringBuilder();
             while (port < 0 && (line = out.readLine()) != null) {
+                startup.append(line).append('\n');
                 Matcher m = listening.matcher(line);
                 if (m.find()) {
                     port = Integer.parseInt(m.group(1));
                 }
             }
             assertTrue(port > 0, "the server printed its port");
+            assertFalse(startup.toString().contains("WARN"), "a quiet startup (no GPU probes, no duplicate meters):\n" + startup);
             CompletableFuture.runAsync(() -> out.lines().forEach(l -> { })); // keep draining its output
             HttpClient http = HttpClient.newHttpClient();
             String body = "{\"model\":\"nuri-ko-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"안녕하세요.\"}],"

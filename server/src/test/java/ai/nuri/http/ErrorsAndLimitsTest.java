@@ -261,7 +261,7 @@ class ErrorsAndLimitsTest {
                     "nuri_request_success_total", "nuri_num_preemptions_total", "nuri_prefix_cache_queries_total",
                     "nuri_prefix_cache_hits_total", "nuri_images_total", "nuri_num_requests_running",
                     "nuri_num_requests_waiting", "nuri_kv_cache_usage_ratio", "vertx_http_server_requests_total",
-                    "jvm_memory_used_bytes", "jvm_threads_live_threads", "jvm_gc_pause_seconds_count",
+                    "jvm_memory_used_bytes", "jvm_threads_live_threads", "jvm_gc_memory_allocated_bytes_total",
                     "process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "nuri_build_info")) {
                 assertTrue(scrape.contains("\n" + name), "exports " + name);
             }
