@@ -2,7 +2,7 @@ import { renderMarkdown, escapeHtml } from './markdown.js';
 
 // The conversation sent back as `messages` on every turn.
 const messages = [];
-const models = new Map(); // id -> { inputModalities, maxModelLen }
+const models = new Map(); // id -> { inputModalities, maxModelLen, description }
 let controller = null;
 let pendingImage = null; // data: URL
 
@@ -25,9 +25,11 @@ function headers() {
   return h;
 }
 
+// The error sits in the composer, above the text the user is typing, so it is seen where they look.
 function showError(text) {
   errorBox.textContent = text;
   errorBox.hidden = false;
+  errorBox.scrollIntoView({ block: 'nearest' });
 }
 
 function clearError() {
@@ -62,18 +64,32 @@ async function loadModels() {
     select.textContent = '';
     models.clear();
     for (const m of body.data) {
-      models.set(m.id, { inputModalities: m.input_modalities || ['text'], maxModelLen: m.max_model_len || 0 });
+      models.set(m.id, { inputModalities: m.input_modalities || ['text'], maxModelLen: m.max_model_len || 0,
+        description: m.description || '' });
       const option = document.createElement('option');
       option.value = m.id;
       option.textContent = m.id;
       select.append(option);
     }
     if (models.has(previous)) select.value = previous;
+    showModelInfo();
     clearError();
   } catch (e) {
     showError('서버에 연결할 수 없습니다.');
   }
 }
+
+// Which model answers, and what its model card says of it (the demo models say they are demos).
+function showModelInfo() {
+  const id = $('model').value;
+  const m = models.get(id);
+  $('model-info').hidden = !m;
+  if (!m) return;
+  $('model-name').textContent = id;
+  $('model-description').textContent = m.description;
+  $('model-description').hidden = !m.description;
+}
+$('model').addEventListener('change', showModelInfo);
 
 function acceptsImages() {
   const m = models.get($('model').value);
@@ -110,11 +126,54 @@ function addMessage(role, html) {
   return div;
 }
 
-/** The max-tokens setting, or nothing (whatever the context leaves) when it is as long as the model's whole context. */
-function maxTokens() {
+// The prompt's length in tokens as the server counts it (chat template and images included), or null if unknown.
+async function countTokens(model, list) {
+  try {
+    const response = await fetch('/tokenize', { method: 'POST', headers: headers(), body: JSON.stringify({ model, messages: list }) });
+    if (!response.ok) return null;
+    return (await response.json()).count;
+  } catch (e) {
+    return null;
+  }
+}
+
+function isNearBottom() {
+  return window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 120;
+}
+
+function note(text) {
+  const div = document.createElement('div');
+  div.className = 'note';
+  div.textContent = text;
+  conversation.append(div);
+}
+
+// Keeps the conversation within the model's context: the oldest turns are dropped (and the page says
+// so) until the prompt leaves room for an answer, and max_tokens is what the context leaves, so a long
+// conversation never ends in a 400. Returns the max_tokens to send, or throws when even the last
+// question alone does not fit.
+const MIN_ANSWER_TOKENS = 16;
+async function fitToContext(model) {
   const wanted = Number($('max-tokens').value);
-  const m = models.get($('model').value);
-  return m && m.maxModelLen && wanted >= m.maxModelLen ? undefined : wanted;
+  const m = models.get(model);
+  if (!m || !m.maxModelLen) return wanted;
+  let dropped = 0;
+  for (;;) {
+    const count = await countTokens(model, messages);
+    if (count === null) return Math.min(wanted, m.maxModelLen);
+    const room = m.maxModelLen - count;
+    if (room >= Math.min(wanted, MIN_ANSWER_TOKENS)) {
+      if (dropped > 0) note(`대화가 모델의 문맥(${m.maxModelLen} 토큰)보다 길어져 앞의 메시지 ${dropped}개는 빼고 보냈습니다.`);
+      return Math.min(wanted, room);
+    }
+    if (messages.length <= 1) {
+      throw Object.assign(new Error('too long'), { tooLong: true });
+    }
+    // Drop the oldest message, and an assistant reply left at the front with it: a turn starts with the user.
+    messages.shift();
+    dropped++;
+    while (messages.length > 1 && messages[0].role !== 'user') { messages.shift(); dropped++; }
+  }
 }
 
 async function send() {
@@ -145,6 +204,7 @@ async function send() {
   let answer = '';
   let usage = null;
   try {
+    const maxTokens = await fitToContext($('model').value);
     const response = await fetch('/v1/chat/completions', {
       method: 'POST',
       headers: headers(),
@@ -155,7 +215,7 @@ async function send() {
         stream: true,
         stream_options: { include_usage: true },
         temperature: Number(temperature.value),
-        max_tokens: maxTokens(),
+        max_tokens: maxTokens,
       }),
     });
     if (!response.ok) {
@@ -184,7 +244,9 @@ async function send() {
           if (delta) {
             if (firstToken === null) firstToken = performance.now();
             answer += delta;
+            const follow = isNearBottom(); // follow the answer unless the user scrolled up to read
             target.innerHTML = renderMarkdown(answer);
+            if (follow) window.scrollTo(0, document.documentElement.scrollHeight);
           }
         }
       }
@@ -209,7 +271,8 @@ async function send() {
     } else {
       bubble.remove();
       messages.pop();
-      showError(e.status ? koreanError(e.status, e.error) : '서버에 연결할 수 없습니다.');
+      showError(e.tooLong ? '질문이 모델의 문맥보다 깁니다. 더 짧게 물어봐 주세요.'
+        : e.status ? koreanError(e.status, e.error) : '서버에 연결할 수 없습니다.');
     }
   } finally {
     controller = null;

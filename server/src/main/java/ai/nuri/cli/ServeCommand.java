@@ -245,7 +245,8 @@ public final class ServeCommand implements Callable<Integer> {
             System.out.printf("%s: takes images (%d tokens each; up to %d per request, %,d pixels each)%n", model.id(),
                     model.imageTokensPerImage(), maxImagesPerRequest, maxImagePixels);
         }
-        return new ServedModel(model.id(), engine[0], modelMetrics, System.currentTimeMillis() / 1000, images);
+        return new ServedModel(model.id(), engine[0], modelMetrics, System.currentTimeMillis() / 1000, images,
+                ai.nuri.model.ModelCard.summary(folder));
     }
 
     private List<String> apiKeys() throws IOException {

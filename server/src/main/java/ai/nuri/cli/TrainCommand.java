@@ -323,6 +323,10 @@ final class TrainCommand implements Callable<Integer> {
         String card = """
                 # %s
 
+                > 한국어 공공 서비스 질의응답 말뭉치(%d쌍)로 학습한 작은 시연용 모델입니다. 말뭉치에 있는 민원·행정
+                > 질문에는 답하지만, 그 밖의 질문에는 그럴듯해 보여도 뜻 없는 문장을 만듭니다. 실제 안내는 담당
+                > 기관에 확인하세요.
+
                 A tiny Korean `%s` made by Nuri itself, so that the project can be cloned, built
                 and run with no model hub. It answers the questions of Nuri's own public-service Q&A corpus
                 (`model-store/corpus/ko-public-service-qa.jsonl`, %d pairs, written for the project). It is a
@@ -352,7 +356,7 @@ final class TrainCommand implements Callable<Integer> {
 
                 Greedy decoding of every corpus question, from this folder through the serving code path:
                 **%d of %d answered exactly (%.1f%%)**; %.0f tokens/s single-stream on the build machine.
-                """.formatted(out.getFileName(), architecture, pairs, vocabSize, architectureLine(), learningRate, epochs,
+                """.formatted(out.getFileName(), pairs, architecture, pairs, vocabSize, architectureLine(), learningRate, epochs,
                 examples, batchSize, trainSeconds, storage, bytes, remakeOptions(), eval.exact, pairs,
                 100.0 * eval.exact / pairs, eval.tokensPerSecond);
         if (!eval.misses.isEmpty()) {

@@ -251,6 +251,9 @@ final class TrainVisionCommand implements Callable<Integer> {
         String card = """
                 # %s
 
+                > Nuri가 그린 간단한 그림(색깔 있는 도형과 한 글자 낱말)에 대한 한국어 질문에 답하도록 학습한 작은
+                > 시연용 이미지+텍스트 모델입니다. 사진이나 그 밖의 그림은 제대로 설명하지 못합니다.
+
                 A tiny Korean image+text model (`LlavaForConditionalGeneration`) made by Nuri itself, so that
                 image chat can be tried and tested with no model hub. It answers Korean questions about simple
                 pictures that Nuri draws (`ai.nuri.model.train.ShapeScenes`): which coloured shapes there are and

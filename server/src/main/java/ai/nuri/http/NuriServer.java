@@ -323,6 +323,9 @@ public final class NuriServer implements AutoCloseable {
         // vLLM-style extras: what serves it, and whether prompt prefixes are shared (never for hybrid models).
         o.put("architecture", m.engine().model().config().architecture());
         o.put("prefix_caching", m.engine().prefixCaching());
+        if (m.description() != null) {
+            o.put("description", m.description()); // the model card's first paragraph, for the chat page
+        }
         return o;
     }
 

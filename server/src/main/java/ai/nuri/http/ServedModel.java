@@ -5,12 +5,14 @@ import ai.nuri.metrics.ModelMetrics;
 import ai.nuri.text.Tokenizer;
 
 /**
- * A model as the HTTP layer sees it: its id, its engine, its tokenizer, its meters and, for an
- * image+text model, how it takes images (null for a text model).
+ * A model as the HTTP layer sees it: its id, its engine, its tokenizer, its meters, for an
+ * image+text model how it takes images (null for a text model), and what its model card says of
+ * it (null without a card).
  */
-public record ServedModel(String id, Engine engine, ModelMetrics metrics, long created, ImageInputs images) {
+public record ServedModel(String id, Engine engine, ModelMetrics metrics, long created, ImageInputs images,
+        String description) {
     public ServedModel(String id, Engine engine, ModelMetrics metrics, long created) {
-        this(id, engine, metrics, created, null);
+        this(id, engine, metrics, created, null, null);
     }
 
     public boolean acceptsImages() {

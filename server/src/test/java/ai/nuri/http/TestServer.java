@@ -49,7 +49,8 @@ final class TestServer implements AutoCloseable {
         ImageInputs images = model.acceptsImages() ? ImageInputs.of(folder,
                 new ai.nuri.media.ImageSource(List.of(), 20L << 20, Duration.ofSeconds(5)), 16_777_216L, 4) : null;
         server = new NuriServer(serverConfig,
-                new ModelRegistry(List.of(new ServedModel(model.id(), engine, mm, 1L, images))), metrics);
+                new ModelRegistry(List.of(new ServedModel(model.id(), engine, mm, 1L, images,
+                ai.nuri.model.ModelCard.summary(folder)))), metrics);
         port = server.start().await();
     }
 

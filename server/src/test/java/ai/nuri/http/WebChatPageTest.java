@@ -173,6 +173,7 @@ class WebChatPageTest {
             key.sendKeys(Keys.TAB);
             ask(QUESTION);
             waitUpTo(10).until(d -> error.isDisplayed() && error.getText().contains("API 키"));
+            assertTrue(inViewport(error), "the error shows where the user is looking");
             key.clear();
             key.sendKeys("sk-page-test");
             key.sendKeys(Keys.TAB);
@@ -181,6 +182,72 @@ class WebChatPageTest {
             waitUpTo(30).until(d -> !d.findElements(By.cssSelector(".message.assistant .stats")).isEmpty());
             assertEquals(ANSWER, lastAnswer());
             assertFalse(error.isDisplayed(), "the error went away once the key was right");
+        }
+    }
+
+    private boolean inViewport(WebElement element) {
+        return (Boolean) ((JavascriptExecutor) browser).executeScript("const r = arguments[0].getBoundingClientRect();"
+                + "return r.top >= 0 && r.left >= 0 && r.bottom <= window.innerHeight && r.right <= window.innerWidth;", element);
+    }
+
+    @Test
+    void thePageSaysWhichModelAnswersAndThatTheDemoIsADemo() throws Exception {
+        try (TestServer s = new TestServer()) {
+            open(s);
+            waitUpTo(10).until(d -> d.findElement(By.id("model-info")).isDisplayed());
+            assertEquals("nuri-ko-mini", browser.findElement(By.id("model-name")).getText());
+            String description = browser.findElement(By.id("model-description")).getText();
+            assertTrue(description.contains("시연용 모델") && description.contains("말뭉치"), description);
+            assertEquals("/favicon.svg", browser.findElement(By.cssSelector("link[rel=icon]")).getDomAttribute("href"));
+            var icon = s.get("/favicon.svg");
+            assertEquals(200, icon.statusCode());
+            assertTrue(icon.headers().firstValue("Content-Type").orElse("").startsWith("image/svg+xml"));
+        }
+    }
+
+    /**
+     * A context of 64 tokens holds about one question and answer of the demo model: from the second
+     * turn on the oldest are dropped, the page says so, and no turn ends in a 400 for its length.
+     */
+    @Test
+    void aLongConversationDropsItsOldestTurnsInsteadOfFailing() throws Exception {
+        try (TestServer s = new TestServer(new EngineConfig(8, 512, 256, 16, 16, 64), TestServer.config(List.of(), 0))) {
+            open(s);
+            List<String> questions = List.of(QUESTION, "주민등록증 재발급 수수료는 얼마인가요?", "주민등록등본은 어디서 뗄 수 있나요?",
+                    "주민등록증은 몇 살부터 발급받나요?");
+            for (int i = 0; i < questions.size(); i++) {
+                ask(questions.get(i));
+                int answered = i + 1;
+                waitUpTo(30).until(d -> d.findElements(By.cssSelector(".message.assistant .stats")).size() == answered
+                        || d.findElement(By.id("error")).isDisplayed());
+                assertFalse(browser.findElement(By.id("error")).isDisplayed(),
+                        "turn " + answered + ": " + browser.findElement(By.id("error")).getText());
+                assertFalse(lastAnswer().isBlank(), "turn " + answered + " answered");
+            }
+            List<WebElement> notes = browser.findElements(By.cssSelector("#conversation .note"));
+            assertFalse(notes.isEmpty(), "the page said it dropped old turns");
+            assertTrue(notes.get(0).getText().contains("앞의 메시지"), notes.get(0).getText());
+            WebElement last = browser.findElements(By.cssSelector(".message.assistant")).get(questions.size() - 1);
+            assertTrue((Boolean) ((JavascriptExecutor) browser).executeScript(
+                    "return arguments[0].getBoundingClientRect().top < window.innerHeight;", last), "the view followed the answer");
+        }
+    }
+
+    @Test
+    void theLayoutFitsA375PixelPhone() throws Exception {
+        browser.manage().window().setSize(new Dimension(375, 740));
+        try (TestServer s = new TestServer()) {
+            open(s);
+            ask(QUESTION);
+            waitUpTo(30).until(d -> !d.findElements(By.cssSelector(".message.assistant .stats")).isEmpty());
+            assertEquals(ANSWER, lastAnswer());
+            long viewport = (Long) ((JavascriptExecutor) browser).executeScript("return document.documentElement.clientWidth;");
+            long content = (Long) ((JavascriptExecutor) browser).executeScript("return document.documentElement.scrollWidth;");
+            assertTrue(content <= viewport, "no sideways scrolling: content " + content + " px in " + viewport);
+            for (String id : List.of("send", "prompt", "stop")) {
+                assertTrue(inViewport(browser.findElement(By.id(id))), id + " is on screen");
+            }
+            screenshot("chat-375px.png");
         }
     }
 
