@@ -48,6 +48,8 @@ public final class Engine implements AutoCloseable {
     private final int[] eosArray;
     /** The vocabulary as constraints walk it, built at the first constrained request (engine thread only). */
     private TokenVocabulary vocabulary;
+    /** Keeps unconstrained output valid UTF-8, built at the first draw (engine thread only). */
+    private Utf8Guard utf8;
     private final Thread thread;
     private volatile boolean draining;
     private volatile boolean closed;
@@ -313,6 +315,8 @@ public final class Engine implements AutoCloseable {
                 abort(s, "the output constraint cannot be continued with this model's vocabulary");
                 return;
             }
+        } else {
+            utf8().restrict(logits, s.utf8State); // a constraint walks UTF-8 itself
         }
         int token = Sampler.sample(logits, p, s.seen, s.outputCounts, s.random);
         boolean constraintDone = false;
@@ -324,6 +328,9 @@ public final class Engine implements AutoCloseable {
             constraintDone = s.guide.mustEnd();
         }
         s.append(token);
+        if (s.guide == null) {
+            s.utf8State = utf8().advance(s.utf8State, token);
+        }
         long now = System.nanoTime();
         if (s.firstTokenNanos == 0) {
             s.firstTokenNanos = now;
@@ -366,13 +373,28 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    private Utf8Guard utf8() {
+        if (utf8 == null) {
+            byte[][] pieces = tokenPieces();
+            java.util.BitSet special = tokenizer.specialTokenIds();
+            eosIds.forEach(special::set);
+            utf8 = new Utf8Guard(pieces, special);
+        }
+        return utf8;
+    }
+
+    /** Each token id's bytes (empty for ids the tokenizer does not know). */
+    private byte[][] tokenPieces() {
+        byte[][] pieces = new byte[model.config().vocabSize()][];
+        for (int id = 0; id < pieces.length; id++) {
+            pieces[id] = tokenizer.tokenBytes(id);
+        }
+        return pieces;
+    }
+
     private TokenVocabulary vocabulary() {
         if (vocabulary == null) {
-            int size = model.config().vocabSize();
-            byte[][] pieces = new byte[size][];
-            for (int id = 0; id < size; id++) {
-                pieces[id] = tokenizer.tokenBytes(id);
-            }
+            byte[][] pieces = tokenPieces();
             java.util.BitSet excluded = tokenizer.specialTokenIds();
             eosIds.forEach(excluded::set); // end-of-sequence is allowed apart, where the text may end
             vocabulary = new TokenVocabulary(pieces, excluded, 256L << 20);

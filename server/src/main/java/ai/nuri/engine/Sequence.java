@@ -47,6 +47,8 @@ final class Sequence {
     /** Every image's feature rows, in prompt order, once encoded; null before. */
     float[] imageFeatures;
     private int hashedBlocks;
+    /** Where the output stands in its UTF-8 encoding ({@link Utf8Guard}); engine thread only. */
+    int utf8State = Utf8Guard.BOUNDARY;
     /** Where the output stands in its request's constraint; null without one, set on the engine thread. */
     ai.nuri.guide.GuidedSequence guide;
     long firstTokenNanos;

@@ -103,6 +103,21 @@ class DemoModelTest {
         assertEquals(FinishReason.LENGTH, shortOne.finishReason());
     }
 
+    /** Sampling hot off the corpus picks single-byte tokens often; without the UTF-8 guard this showed U+FFFD. */
+    @Test
+    void sampledTextIsAlwaysValidUtf8() {
+        SamplingParams hottest = new SamplingParams(2.0, 1.0, 0, 0, 1, 0, 0, 1L, 48, List.of(), List.of(), false);
+        int bytesTokens = 0;
+        for (int seed = 0; seed < 30; seed++) {
+            Generator.Result r = generator.generate(tokenizer.encode("바나나 우주선 zqx " + seed), hottest.withSeed((long) seed), d -> { });
+            assertFalse(r.text().contains("\uFFFD"), "seed " + seed + ": " + r.text());
+            for (int t : r.tokens()) {
+                bytesTokens += tokenizer.tokenBytes(t).length == 1 && (tokenizer.tokenBytes(t)[0] & 0x80) != 0 ? 1 : 0;
+            }
+        }
+        assertTrue(bytesTokens > 0, "some single non-ASCII bytes were sampled, so the guard had work to do");
+    }
+
     @Test
     void stopStringsCutTheAnswerAndAreNotShown() {
         SamplingParams stopAtPeriod = new SamplingParams(0, 1, 0, 0, 1, 0, 0, null, 128, List.of("번호는"), List.of(), false);
