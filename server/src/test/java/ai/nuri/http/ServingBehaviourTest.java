@@ -88,9 +88,18 @@ class ServingBehaviourTest {
             for (int i = 0; i < questions.size(); i++) {
                 assertEquals(alone.get(i), streams.get(i).get(), questions.get(i));
             }
-            double maxBatch = s.metric("nuri_batch_size_max");
-            assertTrue(maxBatch >= 32, "largest batch " + maxBatch);
+            // From the batch-size histogram: steps in all, and steps of at most 24 sequences.
+            String scrape = s.get("/metrics").body();
+            double steps = histogramValue(scrape, "nuri_batch_size_count{model_name=\"nuri-ko-mini\"}");
+            double small = histogramValue(scrape, "nuri_batch_size_bucket{model_name=\"nuri-ko-mini\",le=\"24.0\"}");
+            assertTrue(steps - small > 0, "some step batched more than 24 of the 64 streams (" + steps + " steps, "
+                    + small + " of at most 24)");
         }
+    }
+
+    static double histogramValue(String scrape, String series) {
+        return scrape.lines().filter(l -> l.startsWith(series + " ")).mapToDouble(l -> Double.parseDouble(l.substring(series.length() + 1)))
+                .findFirst().orElseThrow(() -> new AssertionError("no " + series));
     }
 
     @Test
