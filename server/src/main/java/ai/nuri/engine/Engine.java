@@ -50,6 +50,8 @@ public final class Engine implements AutoCloseable {
     private TokenVocabulary vocabulary;
     /** Keeps unconstrained output valid UTF-8, built at the first draw (engine thread only). */
     private Utf8Guard utf8;
+    /** Every token's bytes, for the two above (engine thread only). */
+    private byte[][] tokenPieces;
     private final Thread thread;
     private volatile boolean draining;
     private volatile boolean closed;
@@ -375,31 +377,35 @@ public final class Engine implements AutoCloseable {
 
     private Utf8Guard utf8() {
         if (utf8 == null) {
-            byte[][] pieces = tokenPieces();
-            java.util.BitSet special = tokenizer.specialTokenIds();
-            eosIds.forEach(special::set);
-            utf8 = new Utf8Guard(pieces, special);
+            utf8 = new Utf8Guard(tokenPieces(), controlTokens());
         }
         return utf8;
     }
 
-    /** Each token id's bytes (empty for ids the tokenizer does not know). */
-    private byte[][] tokenPieces() {
-        byte[][] pieces = new byte[model.config().vocabSize()][];
-        for (int id = 0; id < pieces.length; id++) {
-            pieces[id] = tokenizer.tokenBytes(id);
-        }
-        return pieces;
-    }
-
     private TokenVocabulary vocabulary() {
         if (vocabulary == null) {
-            byte[][] pieces = tokenPieces();
-            java.util.BitSet excluded = tokenizer.specialTokenIds();
-            eosIds.forEach(excluded::set); // end-of-sequence is allowed apart, where the text may end
-            vocabulary = new TokenVocabulary(pieces, excluded, 256L << 20);
+            // End-of-sequence is excluded with the special tokens: a constraint allows it apart, where the text may end.
+            vocabulary = new TokenVocabulary(tokenPieces(), controlTokens(), 256L << 20);
         }
         return vocabulary;
+    }
+
+    /** Each token id's bytes (empty for ids the tokenizer does not know), read once; both users only read it. */
+    private byte[][] tokenPieces() {
+        if (tokenPieces == null) {
+            tokenPieces = new byte[model.config().vocabSize()][];
+            for (int id = 0; id < tokenPieces.length; id++) {
+                tokenPieces[id] = tokenizer.tokenBytes(id);
+            }
+        }
+        return tokenPieces;
+    }
+
+    /** The special tokens and end-of-sequence ids: tokens that stand for no text. */
+    private java.util.BitSet controlTokens() {
+        java.util.BitSet control = tokenizer.specialTokenIds();
+        eosIds.forEach(control::set);
+        return control;
     }
 
     private void abortAll(String reason) {
