@@ -101,7 +101,7 @@ final class Scheduler {
         int matchable = (s.length() - 1) / blockSize;
         int matched = 0;
         while (matched < matchable) {
-            int block = allocator.acquireCached(s.blockHash(matched, blockSize));
+            int block = allocator.acquireCached(s.blockHash(matched, blockSize), s.blockKeys(matched, blockSize));
             if (block < 0) {
                 break;
             }
@@ -119,7 +119,8 @@ final class Scheduler {
         }
         int blockSize = s.blocks.blockSize();
         while ((s.registeredBlocks + 1) * blockSize <= s.computed) {
-            allocator.register(s.blocks.block(s.registeredBlocks), s.blockHash(s.registeredBlocks, blockSize));
+            allocator.register(s.blocks.block(s.registeredBlocks), s.blockHash(s.registeredBlocks, blockSize),
+                    s.blockKeys(s.registeredBlocks, blockSize));
             s.registeredBlocks++;
         }
     }

@@ -80,7 +80,8 @@ final class Sequence {
             int t = request.prompt()[i];
             if (imageTokensBefore != null && t == imageToken) {
                 long image = request.images().get(rows / rowsPerImage).keyBits();
-                hashKeys[i] = image * 0x9E3779B97F4A7C15L + rows % rowsPerImage;
+                // The sign bit sets image positions apart from token ids, which are never negative.
+                hashKeys[i] = (image * 0x9E3779B97F4A7C15L + rows % rowsPerImage) | Long.MIN_VALUE;
                 rows++;
             } else {
                 hashKeys[i] = t;
@@ -135,30 +136,28 @@ final class Sequence {
     }
 
     /**
-     * The prefix-cache key of full block {@code index}: a hash chained over every token up to the
-     * end of that block, so equal keys mean equal prefixes (up to a 64-bit collision).
+     * The prefix-cache key of full block {@code index}: chained over every position up to the end of
+     * that block with a keyed hash ({@link PrefixHash}), so equal keys mean equal prefixes and
+     * nobody outside the process can make two prefixes share a key.
      */
     long blockHash(int index, int blockSize) {
         while (hashedBlocks <= index) {
             int b = hashedBlocks;
-            long h = b == 0 ? 0x6E7572692D6B7621L : blockHashes[b - 1];
-            for (int i = b * blockSize; i < (b + 1) * blockSize; i++) {
-                h = mix(h ^ (i < promptLength ? hashKeys[i] : tokens[i]));
-            }
-            if (b == blockHashes.length) {
-                blockHashes = Arrays.copyOf(blockHashes, b * 2);
-            }
-            blockHashes[b] = h;
+            blockHashes = hashedBlocks == blockHashes.length ? Arrays.copyOf(blockHashes, b * 2) : blockHashes;
+            blockHashes[b] = PrefixHash.chain(b == 0 ? 0 : blockHashes[b - 1], blockKeys(b, blockSize));
             hashedBlocks++;
         }
         return blockHashes[index];
     }
 
-    /** SplitMix64's finaliser: every input bit moves every output bit. */
-    private static long mix(long z) {
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
+    /** What full block {@code index} holds, one key per position: the token, or an image row's key. */
+    long[] blockKeys(int index, int blockSize) {
+        long[] keys = new long[blockSize];
+        for (int i = 0; i < blockSize; i++) {
+            int at = index * blockSize + i;
+            keys[i] = at < promptLength ? hashKeys[at] : tokens[at];
+        }
+        return keys;
     }
 
     void cancel() {

@@ -132,9 +132,11 @@ public final class NuriServer implements AutoCloseable {
             managementRoutes(router);
         }
         // Not route("/v1/*"): a route with a path would show up in every /v1 request's route label
-        // ("/v1/>/v1/models"). Keys and rate limits cover /v1 only.
+        // ("/v1/>/v1/models"). Keys and rate limits cover the API: /v1 and vLLM's /tokenize, /detokenize
+        // (which run the tokenizer and chat template on the client's input); not the page or probes.
         router.route().handler(ctx -> {
-            if (ctx.request().path().startsWith("/v1/")) {
+            String path = ctx.request().path();
+            if (path.startsWith("/v1/") || path.equals("/tokenize") || path.equals("/detokenize")) {
                 authorize(ctx);
             } else {
                 ctx.next();

@@ -23,12 +23,12 @@ final class Tokenize {
             // As chat completions sees them: image parts counted (not fetched), each expanded to its tokens.
             List<RequestParser.ImageRef> imageUrls = new ArrayList<>();
             List<ChatMessage> messages = RequestParser.messages(body.get("messages"), imageUrls);
-            ChatTemplate template = model.tokenizer().chatTemplate()
-                    .orElseThrow(() -> ApiException.badRequest("model has no chat template", "messages"));
+            if (model.tokenizer().chatTemplate().isEmpty()) {
+                throw ApiException.badRequest("model has no chat template", "messages");
+            }
             try {
                 List<Object> tools = ToolRequest.of(body).templateValue(); // the tools reach the template as in chat
-                ids = model.tokenizer().encode(template.render(messages, body.path("add_generation_prompt").asBoolean(true),
-                        tools.isEmpty() ? java.util.Map.of() : java.util.Map.of("tools", tools)));
+                ids = model.tokenizer().encodeChat(messages, tools, body.path("add_generation_prompt").asBoolean(true));
             } catch (ChatTemplate.TemplateException e) {
                 throw ApiException.badRequest(e.getMessage(), "messages");
             }

@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * A Hugging Face chat template ({@code chat_template} of tokenizer_config.json) rendered with
@@ -39,6 +40,9 @@ public final class ChatTemplate {
                 .withLstripBlocks(true)
                 .withElResolver(new PythonStringMethods())
                 .withFailOnUnknownTokens(false)
+                // Jinjava's default renders template syntax found inside values ("{{ 7*7 }}" in a message
+                // became "49"): message text is data, never evaluated.
+                .withNestedInterpretationEnabled(false)
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withParseWhitespaceControlStrictly(true)
                         .withUseTrimmingForNotesAndExpressions(true)
@@ -86,6 +90,16 @@ public final class ChatTemplate {
     }
 
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, Object> extra) {
+        return render(messages, addGenerationPrompt, extra, UnaryOperator.identity());
+    }
+
+    /**
+     * As {@link #render(List, boolean, Map)}, with every value that came from the client (the
+     * messages and the extra variables, as the template will see them) passed through
+     * {@code clientValues} first.
+     */
+    String render(List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, Object> extra,
+            UnaryOperator<Object> clientValues) {
         List<Map<String, Object>> list = new ArrayList<>();
         for (ChatMessage m : messages) {
             Map<String, Object> map = new LinkedHashMap<>();
@@ -124,8 +138,9 @@ public final class ChatTemplate {
             }
             list.add(map);
         }
-        Map<String, Object> context = new HashMap<>(extra);
-        context.put("messages", list);
+        Map<String, Object> context = new HashMap<>();
+        extra.forEach((k, v) -> context.put(k, clientValues.apply(v)));
+        context.put("messages", clientValues.apply(list));
         context.put("add_generation_prompt", addGenerationPrompt);
         context.put("bos_token", bosToken);
         context.put("eos_token", eosToken);

@@ -26,11 +26,18 @@ public final class Tokenizer implements AutoCloseable {
     private final String[] tokenText;
     private final boolean byteLevel;
     private final java.util.BitSet specialIds;
+    /** Chat prompts: keeps special-token text in client strings out of the control tokens (see the class). */
+    private final ControlTokenFence fence;
+    /** The tokenizer with each special token known by its fence alias instead of its text. */
+    private final HuggingFaceTokenizer aliasTokenizer;
     /** tokenizer_config.json's add_bos_token: plain prompts start with the BOS token (Llama-style tokenizers). */
     private boolean addBosToken;
 
     private Tokenizer(HuggingFaceTokenizer tokenizer, Map<String, Integer> addedTokens, java.util.BitSet specialIds,
-            String bosToken, String eosToken, ChatTemplate chatTemplate, String[] tokenText, boolean byteLevel) {
+            String bosToken, String eosToken, ChatTemplate chatTemplate, String[] tokenText, boolean byteLevel,
+            ControlTokenFence fence, HuggingFaceTokenizer aliasTokenizer) {
+        this.fence = fence;
+        this.aliasTokenizer = aliasTokenizer;
         this.specialIds = specialIds;
         this.tokenText = tokenText;
         this.byteLevel = byteLevel;
@@ -50,12 +57,15 @@ public final class Tokenizer implements AutoCloseable {
         JsonNode spec = json.readTree(file.toFile());
         Map<String, Integer> added = new HashMap<>();
         java.util.BitSet special = new java.util.BitSet();
+        java.util.List<String> specialTexts = new java.util.ArrayList<>();
         for (JsonNode t : spec.path("added_tokens")) {
             added.put(t.path("content").asText(), t.path("id").asInt());
             if (t.path("special").asBoolean(true)) {
                 special.set(t.path("id").asInt());
+                specialTexts.add(t.path("content").asText());
             }
         }
+        ControlTokenFence fence = new ControlTokenFence(specialTexts);
         String[] tokenText = tokenTable(spec.path("model").path("vocab"), added);
         boolean byteLevel = spec.path("decoder").path("type").asText().equals("ByteLevel")
                 || spec.path("pre_tokenizer").path("type").asText().equals("ByteLevel");
@@ -99,8 +109,20 @@ public final class Tokenizer implements AutoCloseable {
                 .optTruncation(false)
                 .optPadding(false)
                 .build();
+        HuggingFaceTokenizer alias = HuggingFaceTokenizer.newInstance(
+                new java.io.ByteArrayInputStream(json.writeValueAsBytes(fence.aliasTokenizerJson(spec))),
+                Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"));
+        for (String text : specialTexts) { // a tokenizer.json shape the alias cannot follow fails here, not in a prompt
+            long[] ids = alias.encode(fence.alias(text), false, false).getIds();
+            if (ids.length != 1 || ids[0] != added.get(text)) {
+                alias.close();
+                hf.close();
+                throw new IOException(file + ": cannot keep message text apart from the special token '" + text
+                        + "' (its stand-in encodes to " + java.util.Arrays.toString(ids) + ", not [" + added.get(text) + "])");
+            }
+        }
         Tokenizer t = new Tokenizer(hf, added, special, bos, eos, template == null ? null : new ChatTemplate(template, bos, eos),
-                tokenText, byteLevel);
+                tokenText, byteLevel, fence, alias);
         t.addBosToken = addBos && bos != null && added.containsKey(bos);
         return t;
     }
@@ -158,7 +180,10 @@ public final class Tokenizer implements AutoCloseable {
 
     /** Token ids of {@code text}; special-token text (e.g. "<|im_start|>") becomes its id. */
     public int[] encode(String text) {
-        long[] ids = tokenizer.encode(text, false, false).getIds();
+        return ids(tokenizer.encode(text, false, false).getIds());
+    }
+
+    private static int[] ids(long[] ids) {
         int[] out = new int[ids.length];
         for (int i = 0; i < ids.length; i++) {
             out[i] = (int) ids[i];
@@ -167,7 +192,9 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     /**
-     * A plain-text prompt (/v1/completions) as transformers encodes it: with the BOS token first when
+     * A plain-text prompt (/v1/completions) as transformers and vLLM encode it, special-token text
+     * included (the caller writes the whole prompt, markup and all; there is no other party's turn
+     * in it to forge): with the BOS token first when
      * the tokenizer is configured to add it ({@code add_bos_token}) and the text does not already begin
      * with it. Chat prompts get BOS from their template instead.
      */
@@ -198,8 +225,22 @@ public final class Tokenizer implements AutoCloseable {
      * list of {@code {"type": "function", "function": {...}}} mappings); none: no {@code tools}.
      */
     public int[] encodeChat(java.util.List<ChatMessage> messages, java.util.List<Object> tools) {
+        return encodeChat(messages, tools, true);
+    }
+
+    /**
+     * The conversation's token ids. Everything the client wrote (message text, names, tool calls and
+     * definitions) is tokenized as plain text, whatever it contains: only the template's own markup
+     * becomes control tokens (see {@link ControlTokenFence}).
+     *
+     * @throws ChatTemplate.TemplateException if the template refuses the messages, or a client string
+     *     holds a character reserved for the fence
+     */
+    public int[] encodeChat(java.util.List<ChatMessage> messages, java.util.List<Object> tools, boolean addGenerationPrompt) {
         ChatTemplate template = chatTemplate().orElseThrow(() -> new IllegalStateException("this model has no chat template"));
-        return encode(template.render(messages, true, tools.isEmpty() ? Map.of() : Map.of("tools", tools)));
+        String rendered = template.render(messages, addGenerationPrompt, tools.isEmpty() ? Map.of() : Map.of("tools", tools),
+                fence::hideAll);
+        return ids(aliasTokenizer.encode(fence.seal(rendered), false, false).getIds());
     }
 
     public String decode(int[] ids, boolean skipSpecialTokens) {
@@ -240,5 +281,6 @@ public final class Tokenizer implements AutoCloseable {
     @Override
     public void close() {
         tokenizer.close();
+        aliasTokenizer.close();
     }
 }

@@ -183,6 +183,8 @@ class ErrorsAndLimitsTest {
             assertEquals("invalid_api_key", JSON.readTree(none.body()).at("/error/code").asText());
             HttpRequest.Builder wrong = HttpRequest.newBuilder(URI.create(s.url("/v1/models"))).header("Authorization", "Bearer sk-nuri-3");
             assertEquals(401, s.http.send(wrong.build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+            assertEquals(401, s.post("/tokenize", "{\"prompt\":\"안녕\"}").statusCode(), "the tokenizer is behind the keys too");
+            assertEquals(401, s.post("/detokenize", "{\"tokens\":[5]}").statusCode());
             assertEquals(200, s.get("/health").statusCode(), "health is open");
             assertEquals(200, s.get("/metrics").statusCode(), "metrics are open");
             HttpRequest right = HttpRequest.newBuilder(URI.create(s.url("/v1/models"))).header("Authorization", "Bearer sk-nuri-2").build();

@@ -10,6 +10,10 @@ import java.util.Map;
  * token prefix; sequences with the same prefix then share it instead of recomputing it. When
  * the last holder releases a registered block it stays cached, evictable in least-recently-used
  * order, and is reclaimed only when the free list is empty. Every operation is O(1) per block.
+ *
+ * <p>The cache is shared by every client, so a hit also compares the block's contents: a key that
+ * collides (by chance or crafted, the class of vLLM's CVE-2025-25183) never hands one client's keys
+ * and values to another's different prompt.
  */
 public final class BlockAllocator {
     private final int[] free;
@@ -17,6 +21,8 @@ public final class BlockAllocator {
     private final int[] references;
     private final long[] hashOf;
     private final boolean[] hashed;
+    /** What each registered block holds (one key per position), compared on every hit. */
+    private final long[][] contentsOf;
     private final Map<Long, Integer> cached = new HashMap<>();
     /** Registered blocks nobody holds, oldest first. */
     private final LinkedHashSet<Integer> evictable = new LinkedHashSet<>();
@@ -27,6 +33,7 @@ public final class BlockAllocator {
         references = new int[numBlocks];
         hashOf = new long[numBlocks];
         hashed = new boolean[numBlocks];
+        contentsOf = new long[numBlocks][];
         for (int i = 0; i < numBlocks; i++) {
             free[i] = numBlocks - 1 - i; // hand out block 0 first: easier to read in a debugger
         }
@@ -52,6 +59,7 @@ public final class BlockAllocator {
             evictable.remove(block);
             cached.remove(hashOf[block]);
             hashed[block] = false;
+            contentsOf[block] = null;
         } else {
             return -1;
         }
@@ -59,10 +67,13 @@ public final class BlockAllocator {
         return block;
     }
 
-    /** The cached block holding the prefix with this hash, now also held by the caller; -1 if none. */
-    public int acquireCached(long prefixHash) {
+    /**
+     * The cached block holding the prefix with this hash and exactly these contents (the block's own
+     * positions; earlier blocks were matched before it), now also held by the caller; -1 if none.
+     */
+    public int acquireCached(long prefixHash, long[] contents) {
         Integer block = cached.get(prefixHash);
-        if (block == null) {
+        if (block == null || !java.util.Arrays.equals(contentsOf[block], contents)) {
             return -1;
         }
         if (references[block] == 0) {
@@ -72,13 +83,17 @@ public final class BlockAllocator {
         return block;
     }
 
-    /** Records that {@code block} now holds the full block of tokens whose prefix hashes to {@code prefixHash}. */
-    public void register(int block, long prefixHash) {
+    /**
+     * Records that {@code block} now holds the full block {@code contents} (one key per position),
+     * whose whole prefix hashes to {@code prefixHash}.
+     */
+    public void register(int block, long prefixHash, long[] contents) {
         if (!prefixCaching || hashed[block] || cached.containsKey(prefixHash)) {
             return; // already registered, or another block already holds the same prefix
         }
         hashed[block] = true;
         hashOf[block] = prefixHash;
+        contentsOf[block] = contents.clone();
         cached.put(prefixHash, block);
     }
 

@@ -28,15 +28,15 @@ class BlockAllocatorTest {
     void registeredBlocksAreSharedWithReferenceCounts() {
         BlockAllocator a = new BlockAllocator(4, true);
         int b = a.allocate();
-        a.register(b, 42L);
-        assertEquals(b, a.acquireCached(42L), "a second holder gets the same block");
-        assertEquals(-1, a.acquireCached(7L));
+        a.register(b, 42L, keys(42));
+        assertEquals(b, a.acquireCached(42L, keys(42)), "a second holder gets the same block");
+        assertEquals(-1, a.acquireCached(7L, keys(7)));
         a.release(b);
         assertEquals(1, a.usedBlocks(), "still held by the second holder");
         a.release(b);
         assertEquals(0, a.usedBlocks(), "unheld cached blocks count as free");
         assertEquals(4, a.freeBlocks());
-        assertEquals(b, a.acquireCached(42L), "but keep their contents until evicted");
+        assertEquals(b, a.acquireCached(42L, keys(42)), "but keep their contents until evicted");
         a.release(b);
     }
 
@@ -45,23 +45,36 @@ class BlockAllocatorTest {
         BlockAllocator a = new BlockAllocator(3, true);
         int first = a.allocate();
         int second = a.allocate();
-        a.register(first, 1L);
-        a.register(second, 2L);
+        a.register(first, 1L, keys(1));
+        a.register(second, 2L, keys(2));
         a.release(first);  // cached, unheld, oldest
         a.release(second); // cached, unheld
         int fresh = a.allocate();
         assertNotEquals(first, fresh, "the never-used block goes first");
         assertNotEquals(second, fresh);
         assertEquals(first, a.allocate(), "then the least recently released cached block");
-        assertEquals(-1, a.acquireCached(1L), "whose prefix is forgotten");
-        assertEquals(second, a.acquireCached(2L), "the younger one is still cached");
+        assertEquals(-1, a.acquireCached(1L, keys(1)), "whose prefix is forgotten");
+        assertEquals(second, a.acquireCached(2L, keys(2)), "the younger one is still cached");
     }
 
     @Test
     void withoutPrefixCachingNothingIsRegistered() {
         BlockAllocator a = new BlockAllocator(2, false);
         int b = a.allocate();
-        a.register(b, 9L);
-        assertEquals(-1, a.acquireCached(9L));
+        a.register(b, 9L, keys(9));
+        assertEquals(-1, a.acquireCached(9L, keys(9)));
+    }
+
+    @Test
+    void aHitNeedsTheSameContentsNotOnlyTheSameKey() {
+        BlockAllocator a = new BlockAllocator(2, true);
+        int b = a.allocate();
+        a.register(b, 42L, new long[] {5, 6, 7});
+        assertEquals(-1, a.acquireCached(42L, new long[] {5, 6, 8}), "a colliding key with other tokens misses");
+        assertEquals(b, a.acquireCached(42L, new long[] {5, 6, 7}));
+    }
+
+    private static long[] keys(long seed) {
+        return new long[] {seed, seed + 1, seed + 2};
     }
 }
