@@ -161,9 +161,20 @@ public final class ServeCommand implements Callable<Integer> {
             server.drain();
             stopped.countDown();
         };
-        // SIGTERM and SIGINT drain, then exit 0 (a plain JVM shutdown hook would exit 143).
+        // SIGTERM and SIGINT drain, then exit 0 (a plain JVM shutdown hook would exit 143); a second one
+        // while draining exits at once, as an impatient operator at a terminal expects.
+        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
         for (String signal : List.of("TERM", "INT")) {
-            sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> new Thread(shutdown, "nuri-drain").start());
+            sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> {
+                if (stopping.compareAndSet(false, true)) {
+                    System.out.println("Draining: requests in flight get up to " + drainTimeoutSeconds
+                            + " s (a second Ctrl-C exits at once)");
+                    new Thread(shutdown, "nuri-drain").start();
+                } else {
+                    System.out.println("Exiting now");
+                    java.lang.Runtime.getRuntime().halt(130);
+                }
+            });
         }
         stopped.await();
         server.close();

@@ -54,6 +54,14 @@ public final class Engine implements AutoCloseable {
     private byte[][] tokenPieces;
     private final Thread thread;
     private volatile boolean draining;
+    /** Set by {@link #abortInFlight}: the reason every remaining request is to end with. */
+    private volatile String stopReason;
+    /** The sequences of the step being run: the ones that fail if it throws. Engine thread only. */
+    private List<Sequence> stepping = List.of();
+    /** The abort reason of a sequence whose logits are not finite. */
+    /** The abort reason of requests still running when the server's drain time is over. */
+    public static final String SHUTDOWN = "the server is shutting down";
+    public static final String NUMERICAL_ERROR = "numerical error: the model's logits for this sequence are not finite";
     private volatile boolean closed;
     private volatile int runningCount;
     private volatile int waitingSnapshot;
@@ -135,6 +143,11 @@ public final class Engine implements AutoCloseable {
         while (!closed) {
             try {
                 takeArrivals();
+                String stop = stopReason;
+                if (stop != null) {
+                    stopReason = null;
+                    abortAll(stop);
+                }
                 dropCancelled();
                 if (scheduler.isIdle()) {
                     continue;
@@ -143,9 +156,15 @@ public final class Engine implements AutoCloseable {
             } catch (InterruptedException e) {
                 break;
             } catch (RuntimeException | Error e) {
-                LOG.error("engine step failed; aborting the running sequences", e);
-                abortAll("engine error: " + e.getMessage());
+                // Only this step's sequences fail (their KV may be half written); the rest, and the engine, go on.
+                LOG.error("engine step failed; failing its {} sequences", stepping.size(), e);
+                for (Sequence s : stepping) {
+                    if (scheduler.running.contains(s) || scheduler.waiting.contains(s)) {
+                        abort(s, "engine error: " + e);
+                    }
+                }
             } finally {
+                stepping = List.of();
                 refreshSnapshots();
             }
         }
@@ -212,6 +231,7 @@ public final class Engine implements AutoCloseable {
     private void step() {
         long stepStart = System.nanoTime(); // nuri_engine_step_seconds: the whole step, scheduling to sampling
         List<Scheduler.Scheduled> plan = scheduler.schedule();
+        stepping = plan.stream().map(Scheduler.Scheduled::sequence).toList();
         refreshSnapshots(); // the gauges see this step's admissions before its tokens reach anyone
         for (Scheduler.Scheduled sc : plan) {
             if (!sc.sequence().admitted) {
@@ -239,7 +259,7 @@ public final class Engine implements AutoCloseable {
             s.computed += plan.get(i).tokens();
             scheduler.registerFullBlocks(s);
             if (s.computed == s.length()) {
-                sampleAndEmit(s, logits[i]);
+                sampleOrFail(s, logits[i]);
             }
         }
         observer.onStep(plan.size(), tokens, (System.nanoTime() - stepStart) / 1e9);
@@ -301,6 +321,26 @@ public final class Engine implements AutoCloseable {
                 at += f.length;
             }
             s.imageFeatures = all;
+        }
+    }
+
+    /**
+     * Samples one sequence's next token; a fault confined to this sequence (non-finite logits, as
+     * an fp16 overflow gives, or an exception while sampling it) fails it alone.
+     */
+    private void sampleOrFail(Sequence s, float[] logits) {
+        for (float v : logits) {
+            if (Float.isNaN(v) || v == Float.POSITIVE_INFINITY) {
+                LOG.warn("sequence failed: the model's logits are not finite (NaN or +infinity)");
+                abort(s, NUMERICAL_ERROR);
+                return;
+            }
+        }
+        try {
+            sampleAndEmit(s, logits);
+        } catch (RuntimeException e) {
+            LOG.error("sampling failed; failing this sequence only", e);
+            abort(s, "engine error: " + e);
         }
     }
 
@@ -418,6 +458,14 @@ public final class Engine implements AutoCloseable {
         for (Sequence seq : all) {
             abort(seq, reason);
         }
+    }
+
+    /**
+     * Ends every request still queued or running with {@code reason} (the server's drain time is
+     * over); taken up by the engine thread at the start of its next step.
+     */
+    public void abortInFlight(String reason) {
+        stopReason = reason;
     }
 
     /** Stops taking requests; those already queued or running still finish. */

@@ -222,7 +222,8 @@ final class CompletionResponder {
         if (done) {
             return;
         }
-        endWithError(new ApiException(500, "server_error", "generation failed: " + reason, null, "internal_error", null));
+        endWithError(reason.equals(ai.nuri.engine.Engine.SHUTDOWN) ? ApiException.draining()
+                : new ApiException(500, "server_error", "generation failed: " + reason, null, "internal_error", null));
     }
 
     /** The request ran past --request-timeout: its sequences are cancelled and the client told. */

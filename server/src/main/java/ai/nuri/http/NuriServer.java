@@ -392,20 +392,16 @@ public final class NuriServer implements AutoCloseable {
 
     /**
      * Graceful shutdown: readiness turns 503 and new requests are refused, requests in flight run
-     * to the end (up to the drain timeout), then the listener closes. Blocks the calling thread.
+     * to the end (up to the drain timeout); those still running then end with a 503, on a stream an
+     * error event and {@code [DONE]}; then the listeners close. Blocks the calling thread.
      */
     public void drain() {
         draining = true;
         models.all().forEach(m -> m.engine().startDraining());
-        long deadline = System.nanoTime() + config.drainTimeout().toNanos();
-        while (System.nanoTime() < deadline
-                && (activeRequests.get() > 0 || !models.all().stream().allMatch(m -> m.engine().isIdle()))) {
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
+        if (!awaitQuiet(config.drainTimeout())) {
+            LOG.info("drain time over: ending {} requests still in flight", activeRequests.get());
+            models.all().forEach(m -> m.engine().abortInFlight(ai.nuri.engine.Engine.SHUTDOWN));
+            awaitQuiet(java.time.Duration.ofSeconds(5)); // their error events are written before the listeners close
         }
         if (server != null) {
             server.close().await();
@@ -413,6 +409,23 @@ public final class NuriServer implements AutoCloseable {
         if (managementServer != null) {
             managementServer.close().await();
         }
+    }
+
+    /** Waits until no request is in flight and every engine is idle; false if {@code limit} passed first. */
+    private boolean awaitQuiet(java.time.Duration limit) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (activeRequests.get() > 0 || !models.all().stream().allMatch(m -> m.engine().isIdle())) {
+            if (System.nanoTime() >= deadline) {
+                return false;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override

@@ -94,7 +94,13 @@ final class ResponsesResponder {
 
             @Override
             public void onAbort(String reason) {
-                context.runOnContext(v -> failed(500, "server_error", "generation failed: " + reason));
+                context.runOnContext(v -> {
+                    if (reason.equals(ai.nuri.engine.Engine.SHUTDOWN)) {
+                        failed(503, "server_draining", "The server is shutting down");
+                    } else {
+                        failed(500, "server_error", "generation failed: " + reason);
+                    }
+                });
             }
         };
     }

@@ -177,7 +177,11 @@ public final class ModelMetrics implements EngineObserver {
 
     @Override
     public void onAborted(String reason) {
-        failure(reason.startsWith("engine error") ? "engine_error" : reason.equals("cancelled") ? "cancelled" : "aborted");
+        failure(reason.startsWith("engine error") ? "engine_error"
+                : reason.equals("cancelled") ? "cancelled"
+                : reason.equals(ai.nuri.engine.Engine.NUMERICAL_ERROR) ? "numerical_error"
+                : reason.equals(ai.nuri.engine.Engine.SHUTDOWN) ? "shutdown"
+                : "aborted");
     }
 
     @Override

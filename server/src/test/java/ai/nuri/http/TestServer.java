@@ -39,13 +39,20 @@ final class TestServer implements AutoCloseable {
 
     /** Serving the model in {@code folder}. */
     TestServer(Path folder, EngineConfig engineConfig, ServerConfig serverConfig, long stepDelayMillis) throws IOException {
+        this(folder, engineConfig, serverConfig,
+                meters -> stepDelayMillis > 0 ? new SlowSteps(meters, stepDelayMillis) : meters);
+    }
+
+    /** With the engine's observer wrapped by {@code observer} (slower steps, injected faults). */
+    TestServer(Path folder, EngineConfig engineConfig, ServerConfig serverConfig,
+            java.util.function.UnaryOperator<ai.nuri.engine.EngineObserver> observer) throws IOException {
         model = LanguageModel.load(folder);
         Tokenizer tokenizer = Tokenizer.load(folder);
         metrics = new NuriMetrics();
         Engine[] e = new Engine[1];
         ModelMetrics mm = metrics.forModel(model.id(), () -> e[0].runningCount(), () -> e[0].waitingCount(),
                 () -> e[0].kvCacheUsage(), () -> e[0].stateUsage());
-        engine = e[0] = new Engine(model, tokenizer, engineConfig, stepDelayMillis > 0 ? new SlowSteps(mm, stepDelayMillis) : mm);
+        engine = e[0] = new Engine(model, tokenizer, engineConfig, observer.apply(mm));
         ImageInputs images = model.acceptsImages() ? ImageInputs.of(folder,
                 new ai.nuri.media.ImageSource(List.of(), 20L << 20, Duration.ofSeconds(5)), 16_777_216L, 4) : null;
         server = new NuriServer(serverConfig,
@@ -97,7 +104,15 @@ final class TestServer implements AutoCloseable {
     }
 
     /** Forwards everything to the real meters and sleeps after each step. */
-    record SlowSteps(ai.nuri.engine.EngineObserver meters, long millis) implements ai.nuri.engine.EngineObserver {
+    static class SlowSteps implements ai.nuri.engine.EngineObserver {
+        private final ai.nuri.engine.EngineObserver meters;
+        private final long millis;
+
+        SlowSteps(ai.nuri.engine.EngineObserver meters, long millis) {
+            this.meters = meters;
+            this.millis = millis;
+        }
+
         @Override
         public void onStep(int batchSize, int scheduledTokens, double seconds) {
             meters.onStep(batchSize, scheduledTokens, seconds);
