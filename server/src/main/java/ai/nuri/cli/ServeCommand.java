@@ -103,6 +103,23 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Origins allowed to call from browsers, comma-separated; NURI_CORS_ORIGINS (default: none).")
     List<String> corsOrigins = new ArrayList<>();
 
+    @Option(names = "--tls-cert-file", defaultValue = "${env:NURI_TLS_CERT_FILE:-}",
+            description = "PEM certificate (chain) for HTTPS on the API port, with --tls-key-file; NURI_TLS_CERT_FILE.")
+    String tlsCertFile;
+
+    @Option(names = "--tls-key-file", defaultValue = "${env:NURI_TLS_KEY_FILE:-}",
+            description = "PEM private key (PKCS#8 or PKCS#1) for --tls-cert-file; NURI_TLS_KEY_FILE.")
+    String tlsKeyFile;
+
+    @Option(names = "--log-prompts", defaultValue = "${env:NURI_LOG_PROMPTS:-false}",
+            description = "Write prompt and completion text into the access log (off: ids, tokens and timings only); NURI_LOG_PROMPTS.")
+    boolean logPrompts;
+
+    @Option(names = "--idle-timeout", defaultValue = "${env:NURI_IDLE_TIMEOUT:-60}",
+            description = "Seconds a client may take to send a request head or body, a keep-alive connection may idle, "
+                    + "and a streaming client may stop reading before it is dropped; NURI_IDLE_TIMEOUT (default: ${DEFAULT-VALUE}).")
+    double idleTimeoutSeconds;
+
     @Option(names = "--drain-timeout", defaultValue = "${env:NURI_DRAIN_TIMEOUT:-30}",
             description = "Seconds in-flight requests get to finish after SIGTERM; NURI_DRAIN_TIMEOUT (default: ${DEFAULT-VALUE}).")
     int drainTimeoutSeconds;
@@ -149,10 +166,12 @@ public final class ServeCommand implements Callable<Integer> {
         ServerConfig config = new ServerConfig(host, port, apiKeys(), maxBodyBytes, rateLimitRpm,
                 corsOrigins.stream().filter(s -> !s.isBlank()).toList(), Duration.ofSeconds(drainTimeoutSeconds),
                 Duration.ofMillis((long) (requestTimeoutSeconds * 1000)), managementPort, responseStoreSize,
-                Duration.ofSeconds(responseStoreTtlSeconds));
+                Duration.ofSeconds(responseStoreTtlSeconds))
+                .withAccess(blankToNull(apiKeysFile), blankToNull(tlsCertFile), blankToNull(tlsKeyFile), logPrompts)
+                .withIdleTimeout(Duration.ofMillis((long) (idleTimeoutSeconds * 1000)));
         NuriServer server = new NuriServer(config, new ModelRegistry(served), metrics);
         int bound = server.start().await();
-        System.out.printf("Nuri serving %s on http://%s:%d%n", served.stream().map(ServedModel::id).toList(), host, bound);
+        System.out.printf("Nuri serving %s on %s://%s:%d%n", served.stream().map(ServedModel::id).toList(), config.tls() ? "https" : "http", host, bound);
         if (server.managementPort() >= 0) {
             System.out.printf("Management endpoints (/health, /ready, /metrics) on http://%s:%d%n", host, server.managementPort());
         }
@@ -260,11 +279,14 @@ public final class ServeCommand implements Callable<Integer> {
                 ai.nuri.model.ModelCard.summary(folder));
     }
 
+    private static Path blankToNull(String path) {
+        return path == null || path.isBlank() ? null : Path.of(path);
+    }
+
     private List<String> apiKeys() throws IOException {
         if (apiKeysFile == null || apiKeysFile.isBlank()) {
             return List.of();
         }
-        return Files.readAllLines(Path.of(apiKeysFile), StandardCharsets.UTF_8).stream().map(String::strip)
-                .filter(s -> !s.isEmpty() && !s.startsWith("#")).toList();
+        return ai.nuri.http.ApiKeys.parse(Files.readString(Path.of(apiKeysFile), StandardCharsets.UTF_8));
     }
 }

@@ -93,7 +93,15 @@ public final class Engine implements AutoCloseable {
     /** Lets a caller cancel what it submitted. */
     public interface Handle {
         void cancel();
+
+        /** Cancels with a reason other than the client's own (for example {@link #SLOW_READER}), as metrics count it. */
+        default void cancel(String reason) {
+            cancel();
+        }
     }
+
+    /** The abort reason of a request dropped because its client stopped reading its stream. */
+    public static final String SLOW_READER = "slow reader";
 
     /**
      * Queues a request. Throws {@link EngineRejectedException} when draining or when the waiting
@@ -124,7 +132,17 @@ public final class Engine implements AutoCloseable {
         }
         inFlight.incrementAndGet();
         inbox.add(s);
-        return s::cancel;
+        return new Handle() {
+            @Override
+            public void cancel() {
+                s.cancel("cancelled");
+            }
+
+            @Override
+            public void cancel(String reason) {
+                s.cancel(reason);
+            }
+        };
     }
 
     /** A request's images must suit the model and match its image tokens one for one. */
@@ -196,7 +214,7 @@ public final class Engine implements AutoCloseable {
             }
         }
         for (Sequence s : cancelled) {
-            abort(s, "cancelled");
+            abort(s, s.cancelReason());
         }
     }
 

@@ -54,6 +54,7 @@ final class Sequence {
     long firstTokenNanos;
     long lastTokenNanos;
     private volatile boolean cancelled;
+    private volatile String cancelReason;
 
     Sequence(EngineRequest request, BlockTable blocks, Tokenizer tokenizer, long seed) {
         this(request, blocks, tokenizer, seed, -1, 0);
@@ -160,8 +161,14 @@ final class Sequence {
         return keys;
     }
 
-    void cancel() {
+    void cancel(String reason) {
+        cancelReason = reason;
         cancelled = true;
+    }
+
+    /** Why it was cancelled: "cancelled" (the client went away or asked), or the server's reason. */
+    String cancelReason() {
+        return cancelReason == null ? "cancelled" : cancelReason;
     }
 
     boolean isCancelled() {

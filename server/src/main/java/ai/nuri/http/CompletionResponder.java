@@ -32,6 +32,8 @@ final class CompletionResponder {
     private final long created = System.currentTimeMillis() / 1000;
     private final Choice[] choices;
     private final List<Engine.Handle> handles = new ArrayList<>();
+    /** On streams: drops a client that stops reading (null otherwise). */
+    private final SlowReaderGuard slowReader;
     private int unfinished;
     private boolean done;
 
@@ -54,9 +56,15 @@ final class CompletionResponder {
     private final java.time.Duration timeout;
 
     CompletionResponder(GenerationRequest request, ResponseShape shape, HttpServerResponse response, Context context,
-            java.time.Duration timeout) {
+            java.time.Duration timeout, AccessLog.Entry access, java.time.Duration slowReaderPatience) {
         this.timeout = timeout;
+        this.slowReader = request.stream() ? new SlowReaderGuard(response, context, slowReaderPatience, () -> {
+            done = true;
+            handles.forEach(h -> h.cancel(Engine.SLOW_READER));
+        }) : null;
         this.request = request;
+        access.model = request.model().id();
+        access.usage = this::accessUsage;
         this.shape = shape;
         this.response = response;
         this.context = context;
@@ -188,7 +196,13 @@ final class CompletionResponder {
         choice.putObject("delta").putArray("tool_calls").add(call);
         choice.putNull("logprobs");
         choice.putNull("finish_reason");
-        response.write("data: " + chunk + "\n\n");
+        write("data: " + chunk + "\n\n");
+    }
+
+    /** One SSE event of a stream, under the slow-reader guard. */
+    private void write(String event) {
+        response.write(event);
+        slowReader.afterWrite();
     }
 
     private void finish(int index, FinishReason reason) {
@@ -209,7 +223,7 @@ final class CompletionResponder {
                     ObjectNode chunk = envelope(shape.chunkObject);
                     chunk.putArray("choices");
                     chunk.set("usage", usage());
-                    response.write("data: " + chunk + "\n\n");
+                    write("data: " + chunk + "\n\n");
                 }
                 response.end("data: [DONE]\n\n");
             } else {
@@ -292,7 +306,7 @@ final class CompletionResponder {
             ArrayNode ids = choice.putArray("token_ids");
             tokenIds.forEach(ids::add);
         }
-        response.write("data: " + chunk + "\n\n");
+        write("data: " + chunk + "\n\n");
     }
 
     /** vLLM's {@code prompt_token_ids}: the prompt as the engine saw it, image tokens expanded. */
@@ -332,6 +346,19 @@ final class CompletionResponder {
         }
         root.set("usage", usage());
         return root.toString();
+    }
+
+    /** For the access log, read when the response ends (on this request's context). */
+    private AccessLog.Usage accessUsage() {
+        int completion = 0;
+        StringBuilder text = new StringBuilder();
+        for (Choice c : choices) {
+            if (c != null) {
+                completion += c.tokens.size();
+                text.append(text.isEmpty() ? "" : "\n").append(c.text);
+            }
+        }
+        return new AccessLog.Usage(request.prompt().length, completion, text.toString());
     }
 
     private ObjectNode usage() {

@@ -12,6 +12,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -43,8 +44,14 @@ public final class NuriServer implements AutoCloseable {
     private final NuriMetrics metrics;
     private final Vertx vertx;
     private final RateLimiter rateLimiter;
+    private final AccessLog accessLog;
+    private final ConnectionGuard connections;
+    /** Limits on a request's head (Netty answers 414 and 431 beyond them). */
+    static final int MAX_REQUEST_LINE = 8 * 1024;
+    static final int MAX_HEADER_BYTES = 16 * 1024;
     private final ResponseStore responses;
-    private final List<byte[]> keyDigests = new ArrayList<>();
+    /** SHA-256 of each API key; replaced whole when the key file changes. */
+    private volatile List<byte[]> keyDigests;
     private HttpServer server;
     private HttpServer managementServer;
     private volatile boolean ready;
@@ -57,7 +64,8 @@ public final class NuriServer implements AutoCloseable {
         this.models = models;
         this.metrics = metrics;
         this.rateLimiter = new RateLimiter(config.rateLimitPerMinute());
-        config.apiKeys().forEach(k -> keyDigests.add(sha256(k)));
+        this.accessLog = new AccessLog(config.logPrompts());
+        this.keyDigests = config.apiKeys().stream().map(NuriServer::sha256).toList();
         this.vertx = Vertx.builder()
                 .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
                         // The matched route (never the raw path: ids and typos would explode the
@@ -68,6 +76,43 @@ public final class NuriServer implements AutoCloseable {
                                 io.vertx.micrometer.Label.POOL_TYPE, io.vertx.micrometer.Label.POOL_NAME))))
                 .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
                 .build();
+        this.connections = new ConnectionGuard(vertx, config.idleTimeout());
+    }
+
+    /**
+     * Reads the API key file again whenever it changes (checked every two seconds, off the event
+     * loop), so keys are added and revoked without a restart. A file that cannot be read keeps the
+     * keys in force: a failed rotation never opens the API.
+     */
+    private void watchApiKeys() {
+        vertx.setPeriodic(2000, id -> vertx.executeBlocking(() -> java.nio.file.Files.readString(config.apiKeysFile()), false)
+                .onComplete(read -> {
+                    if (read.failed()) {
+                        LOG.warn("API key file {} unreadable ({}); the keys in force stay", config.apiKeysFile(),
+                                read.cause().toString());
+                    } else if (differsFromKeysInForce(read.result())) {
+                        List<String> keys = ApiKeys.parse(read.result());
+                        if (keys.isEmpty()) {
+                            LOG.warn("API key file {} now holds no key; the keys in force stay", config.apiKeysFile());
+                            return;
+                        }
+                        keyDigests = keys.stream().map(NuriServer::sha256).toList();
+                        LOG.info("API keys reloaded from {}: {} keys", config.apiKeysFile(), keys.size());
+                    }
+                }));
+    }
+
+    private boolean differsFromKeysInForce(String content) {
+        List<byte[]> fromFile = ApiKeys.parse(content).stream().map(NuriServer::sha256).toList();
+        if (fromFile.size() != keyDigests.size()) {
+            return true;
+        }
+        for (int i = 0; i < fromFile.size(); i++) {
+            if (!MessageDigest.isEqual(fromFile.get(i), keyDigests.get(i))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Starts listening; completes with the bound port (useful with port 0). */
@@ -84,7 +129,18 @@ public final class NuriServer implements AutoCloseable {
                         return null;
                     });
         }
-        return management.compose(v -> vertx.createHttpServer().requestHandler(router())
+        HttpServerOptions options = new HttpServerOptions()
+                .setMaxInitialLineLength(MAX_REQUEST_LINE) // longer: 414
+                .setMaxHeaderSize(MAX_HEADER_BYTES);       // larger: 431
+        if (config.tls()) {
+            options.setSsl(true).setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
+                    .setCertPath(config.tlsCertFile().toString()).setKeyPath(config.tlsKeyFile().toString()));
+        }
+        if (config.apiKeysFile() != null) {
+            watchApiKeys();
+        }
+        return management.compose(v -> vertx.createHttpServer(options).requestHandler(router())
+                .connectionHandler(connections::connected)
                 .listen(config.port(), config.host())).map(s -> {
             server = s;
             ready = true;
@@ -112,6 +168,8 @@ public final class NuriServer implements AutoCloseable {
 
     private Router router() {
         Router router = Router.router(vertx);
+        router.route().handler(accessLog::handle);
+        router.route().handler(connections::headReceived);
         if (!config.corsOrigins().isEmpty()) {
             CorsHandler cors = CorsHandler.create().addOrigins(config.corsOrigins())
                     .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST, HttpMethod.DELETE, HttpMethod.OPTIONS))
@@ -143,6 +201,7 @@ public final class NuriServer implements AutoCloseable {
             }
         });
         router.route().handler(BodyHandler.create(false).setBodyLimit(config.bodyLimitBytes()));
+        router.route().handler(connections::bodyReceived);
         router.post("/v1/chat/completions").handler(ctx -> generate(ctx, RequestParser::chat, ResponseShape.CHAT));
         router.post("/v1/completions").handler(ctx -> generate(ctx, RequestParser::completion, ResponseShape.TEXT));
         router.post("/v1/responses").handler(this::createResponse);
@@ -215,13 +274,15 @@ public final class NuriServer implements AutoCloseable {
     private void generate(RoutingContext ctx, BiFunction<JsonNode, ModelRegistry, GenerationRequest> parser,
             ResponseShape shape) {
         acceptGeneration(ctx, body -> parser.apply(body, models), (request, context) ->
-                new CompletionResponder(request, shape, ctx.response(), context, config.requestTimeout()).start());
+                new CompletionResponder(request, shape, ctx.response(), context, config.requestTimeout(),
+                        AccessLog.entry(ctx), config.idleTimeout()).start());
     }
 
     /** POST /v1/responses: read off the event loop as chat is, then answered by a ResponsesResponder. */
     private void createResponse(RoutingContext ctx) {
         acceptGeneration(ctx, body -> ResponsesRequest.parse(body, models, responses), (request, context) ->
-                new ResponsesResponder(request, responses, ctx.response(), context, config.requestTimeout()).start());
+                new ResponsesResponder(request, responses, ctx.response(), context, config.requestTimeout(),
+                        AccessLog.entry(ctx), config.idleTimeout()).start());
     }
 
     /**
@@ -242,10 +303,24 @@ public final class NuriServer implements AutoCloseable {
         ctx.addEndHandler(done -> activeRequests.decrementAndGet());
         Context context = Vertx.currentContext();
         io.vertx.core.buffer.Buffer raw = ctx.body() == null ? null : ctx.body().buffer();
-        vertx.executeBlocking(() -> parse.apply(parseJson(raw)), false).onComplete(result -> {
+        AccessLog.Entry access = AccessLog.entry(ctx);
+        vertx.executeBlocking(() -> {
+            JsonNode body = parseJson(raw);
+            if (accessLog.logPrompts() && body != null) {
+                for (String field : List.of("messages", "prompt", "input")) {
+                    if (body.has(field)) {
+                        access.prompt = body.get(field).toString();
+                    }
+                }
+            }
+            return parse.apply(body);
+        }, false).onComplete(result -> {
             if (result.failed()) {
                 fail(ctx, result.cause());
                 return;
+            }
+            if (ctx.response().closed()) {
+                return; // the client left while its request was read: it never reaches the engine
             }
             try {
                 respond.accept(result.result(), context);

@@ -38,11 +38,21 @@ final class ResponsesResponder {
     private int sequence;
     private boolean done;
     private Engine.Handle handle;
+    /** Drops a streaming client that stops reading (idle for non-streamed requests: one write at the end). */
+    private final SlowReaderGuard slowReader;
 
     ResponsesResponder(ResponsesRequest request, ResponseStore store, HttpServerResponse response, Context context,
-            Duration timeout) {
+            Duration timeout, AccessLog.Entry access, Duration slowReaderPatience) {
+        this.slowReader = new SlowReaderGuard(response, context, slowReaderPatience, () -> {
+            done = true;
+            if (handle != null) {
+                handle.cancel(ai.nuri.engine.Engine.SLOW_READER);
+            }
+        });
         this.request = request;
         this.store = store;
+        access.model = request.generation().model().id();
+        access.usage = () -> new AccessLog.Usage(request.generation().prompt().length, generated, text.toString());
         this.response = response;
         this.context = context;
         this.timeout = timeout;
@@ -306,9 +316,13 @@ final class ResponsesResponder {
 
     /** One named SSE event, its type and sequence number in the body as OpenAI sends them. */
     private void event(String type, Body fill) {
+        if (slowReader.dropped()) {
+            return;
+        }
         ObjectNode body = ResponseShape.JSON.createObjectNode().put("type", type);
         fill.fill(body);
         body.put("sequence_number", sequence++);
         response.write("event: " + type + "\ndata: " + body + "\n\n");
+        slowReader.afterWrite();
     }
 }

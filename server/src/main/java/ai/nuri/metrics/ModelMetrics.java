@@ -181,6 +181,7 @@ public final class ModelMetrics implements EngineObserver {
                 : reason.equals("cancelled") ? "cancelled"
                 : reason.equals(ai.nuri.engine.Engine.NUMERICAL_ERROR) ? "numerical_error"
                 : reason.equals(ai.nuri.engine.Engine.SHUTDOWN) ? "shutdown"
+                : reason.equals(ai.nuri.engine.Engine.SLOW_READER) ? "slow_reader"
                 : "aborted");
     }
 
