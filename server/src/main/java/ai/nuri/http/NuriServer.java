@@ -131,7 +131,10 @@ public final class NuriServer implements AutoCloseable {
         }
         HttpServerOptions options = new HttpServerOptions()
                 .setMaxInitialLineLength(MAX_REQUEST_LINE) // longer: 414
-                .setMaxHeaderSize(MAX_HEADER_BYTES);       // larger: 431
+                .setMaxHeaderSize(MAX_HEADER_BYTES)        // larger: 431
+                // No h2c upgrade: with it, a connection exists for the server only once its first bytes
+                // arrive, and one that sends nothing would never time out.
+                .setHttp2ClearTextEnabled(false);
         if (config.tls()) {
             options.setSsl(true).setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
                     .setCertPath(config.tlsCertFile().toString()).setKeyPath(config.tlsKeyFile().toString()));
