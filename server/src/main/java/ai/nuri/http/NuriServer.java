@@ -423,8 +423,21 @@ public final class NuriServer implements AutoCloseable {
         return parseJson(ctx.body() == null ? null : ctx.body().buffer());
     }
 
-    private static JsonNode parseJson(io.vertx.core.buffer.Buffer raw) {
-        String text = raw == null ? null : raw.toString(StandardCharsets.UTF_8);
+    static JsonNode parseJson(io.vertx.core.buffer.Buffer raw) {
+        return parseJson(raw == null ? null : raw.getBytes());
+    }
+
+    /** A request body as JSON; 400 if it is empty, not UTF-8 (refused, not patched with U+FFFD) or not JSON. */
+    static JsonNode parseJson(byte[] raw) {
+        String text;
+        try {
+            text = raw == null ? null : StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(raw)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw ApiException.badRequest("the request body is not valid UTF-8", null);
+        }
         if (text == null || text.isBlank()) {
             throw ApiException.badRequest("the request body is empty; it must be JSON", null);
         }

@@ -90,12 +90,14 @@ class HostileClientsTest {
                 HttpResponse<String> r = s.post("/v1/chat/completions", TestServer.chatBody("안녕", bad));
                 assertEquals(400, r.statusCode(), bad + ": " + r.body());
             }
-            byte[] invalid = ("{\"model\":\"nuri-ko-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"a\u0000\"}]}")
+            byte[] invalid = ("{\"model\":\"nuri-ko-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"ab\"}]}")
                     .getBytes(StandardCharsets.UTF_8);
-            invalid[invalid.length - 6] = (byte) 0xC3; // a lead byte followed by '"': not UTF-8
+            invalid[invalid.length - 7] = (byte) 0xC3; // a lead byte, then 'b' where a continuation byte must be
             int status = rawStatus(s, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                     + "Content-Length: " + invalid.length + "\r\nConnection: close\r\n\r\n", invalid);
             assertEquals(400, status, "invalid UTF-8 in the body");
+            assertBadRequest(s.post("/v1/chat/completions", "{\"model\":\"nuri-ko-mini\",\"messages\":[{\"role\":\"user\","
+                    + "\"content\":\"a\u0000\"}]}"), "JSON"); // a raw control character inside a JSON string
             assertEquals(200, s.get("/v1/models").statusCode());
         }
     }
