@@ -255,6 +255,7 @@ public final class ServeCommand implements Callable<Integer> {
                 () -> engine[0] == null ? 0 : engine[0].waitingCount(), () -> engine[0] == null ? 0 : engine[0].kvCacheUsage(),
                 () -> engine[0] == null ? 0 : engine[0].stateUsage());
         engine[0] = new Engine(model, tokenizer, engineConfig, modelMetrics);
+        modelMetrics.watchLiveArrays(model::liveArrayCount);
         System.out.printf("%s: %s, %,d parameters, %s on %s, context %d, KV cache %d blocks of %d (%d MiB)%n", model.id(),
                 c.architecture(), model.decoder().parameterCount(), dtype, device, contextLength, blocks, blockSize,
                 blocks * bytesPerBlock >> 20);

@@ -119,6 +119,16 @@ public final class ModelMetrics implements EngineObserver {
     }
 
     /** Counts a request that failed for a reason the engine does not see (e.g. a bad prompt). */
+    /**
+     * {@code nuri_live_ndarrays}: arrays the model's NDManager holds (weights, KV and state pools, and
+     * anything a step failed to free). Flat while serving; a soak fails if it grows.
+     */
+    public void watchLiveArrays(java.util.function.DoubleSupplier count) {
+        Gauge.builder("nuri.live.ndarrays", count::getAsDouble)
+                .description("NDArrays held by the model's NDManager: weights, pools, and any leak")
+                .tag("model_name", model).register(registry);
+    }
+
     public void failure(String reason) {
         failureCounter(reason).increment();
     }

@@ -52,6 +52,7 @@ final class TestServer implements AutoCloseable {
         Engine[] e = new Engine[1];
         ModelMetrics mm = metrics.forModel(model.id(), () -> e[0].runningCount(), () -> e[0].waitingCount(),
                 () -> e[0].kvCacheUsage(), () -> e[0].stateUsage());
+        mm.watchLiveArrays(model::liveArrayCount);
         engine = e[0] = new Engine(model, tokenizer, engineConfig, observer.apply(mm));
         ImageInputs images = model.acceptsImages() ? ImageInputs.of(folder,
                 new ai.nuri.media.ImageSource(List.of(), 20L << 20, Duration.ofSeconds(5)), 16_777_216L, 4) : null;

@@ -28,7 +28,8 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "nuri-loadtest", mixinStandardHelpOptions = true, version = "nuri-loadtest 0.1.0",
         description = "Load generator for OpenAI-compatible servers: run, sweep (with an HTML report), compare.",
-        subcommands = {LoadTool.Run.class, LoadTool.Sweep.class, LoadTool.Compare.class, CommandLine.HelpCommand.class})
+        subcommands = {LoadTool.Run.class, LoadTool.Sweep.class, LoadTool.Compare.class, LoadTool.SoakCommand.class,
+                CommandLine.HelpCommand.class})
 public final class LoadTool {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -239,6 +240,81 @@ public final class LoadTool {
             Files.writeString(html, Report.html(labels, results, concurrency.isEmpty() ? "request rate" : "concurrency"));
             System.out.println("report: " + html.toAbsolutePath());
             return 0;
+        }
+    }
+
+    @Command(name = "soak", mixinStandardHelpOptions = true,
+            description = "Steady load for a fixed time with cancelling and vanishing clients; samples the server's memory, live "
+                    + "NDArrays and KV cache each interval and fails (exit 1) on errors or growth.")
+    static final class SoakCommand implements Callable<Integer> {
+        @Mixin
+        RunOptions options = new RunOptions();
+
+        @Option(names = "--duration", defaultValue = "5m", description = "How long the load runs: 90s, 5m, 1h (default: ${DEFAULT-VALUE}).")
+        String duration;
+
+        @Option(names = "--concurrency", defaultValue = "8",
+                description = "Clients at once; choose a share (about half) of the concurrency the server sustains (default: ${DEFAULT-VALUE}).")
+        int concurrency;
+
+        @Option(names = "--cancel-ratio", defaultValue = "0.1", description = "Share of requests abandoned after a few chunks (default: ${DEFAULT-VALUE}).")
+        double cancelRatio;
+
+        @Option(names = "--disconnect-ratio", defaultValue = "0.05",
+                description = "Share of clients that vanish right after sending (default: ${DEFAULT-VALUE}).")
+        double disconnectRatio;
+
+        @Option(names = "--interval", defaultValue = "60s", description = "Sampling interval (default: ${DEFAULT-VALUE}).")
+        String interval;
+
+        @Option(names = "--metrics-url", description = "The server's Prometheus endpoint (default: /metrics beside --base-url).")
+        URI metricsUrl;
+
+        @Option(names = "--rss-tolerance", defaultValue = "0.10",
+                description = "Resident-memory growth allowed from the first half of the run to the second (default: ${DEFAULT-VALUE}).")
+        double rssTolerance;
+
+        @Option(names = "--result-json", description = "Write every sample and the verdict to this file.")
+        Path resultJson;
+
+        @Override
+        public Integer call() throws Exception {
+            StreamClient client = options.client();
+            URI base = URI.create(options.baseUrl);
+            URI metrics = metricsUrl != null ? metricsUrl : base.resolve("/metrics");
+            Soak.Settings settings = new Soak.Settings(parseDuration(duration), concurrency, cancelRatio, disconnectRatio,
+                    parseDuration(interval), metrics, options.seed, rssTolerance);
+            List<Dataset.Prompt> prompts = Dataset.load(options.dataset, Math.max(options.numPrompts, 100), options.seed,
+                    options.inputLen, options.outputLen, options.endpoint.equals("completions"));
+            System.out.println(Soak.header());
+            Soak.Result result = new Soak(client, prompts, settings).run(s -> System.out.println(Soak.row(s)));
+            System.out.printf("idle before: %.0f live NDArrays, %.0f MiB resident; after: %.0f live NDArrays, %.0f MiB resident, "
+                    + "KV %.1f%%%n", result.before().liveArrays(), result.before().rssBytes() / (1 << 20), result.after().liveArrays(),
+                    result.after().rssBytes() / (1 << 20), 100 * result.after().kvUsage());
+            if (resultJson != null) {
+                JSON.writeValue(resultJson.toFile(), result);
+            }
+            if (result.passed()) {
+                System.out.println("soak passed");
+                return 0;
+            }
+            result.failures().forEach(f -> System.out.println("soak FAILED: " + f));
+            return 1;
+        }
+
+        static Duration parseDuration(String text) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)").matcher(text.strip());
+            if (!m.matches()) {
+                throw new IllegalArgumentException("'" + text + "' is not a duration like 90s, 5m or 1h");
+            }
+            double value = Double.parseDouble(m.group(1));
+            double seconds = switch (m.group(2)) {
+                case "ms" -> value / 1000;
+                case "s" -> value;
+                case "m" -> value * 60;
+                default -> value * 3600;
+            };
+            return Duration.ofMillis((long) (seconds * 1000));
         }
     }
 

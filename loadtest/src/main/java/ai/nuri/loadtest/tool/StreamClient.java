@@ -49,6 +49,34 @@ final class StreamClient {
         this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).version(HttpClient.Version.HTTP_1_1).build();
     }
 
+    Target target() {
+        return target;
+    }
+
+    /**
+     * A client that leaves mid-stream: sends the request, reads {@code lines} lines of the answer
+     * (0: none), then closes the connection.
+     */
+    void sendAndAbandon(String body, int lines) throws IOException {
+        String path = target.endpoint().equals("chat") ? "/chat/completions" : "/completions";
+        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(target.baseUrl() + path)).timeout(target.timeout())
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+        if (target.apiKey() != null) {
+            req.header("Authorization", "Bearer " + target.apiKey());
+        }
+        try {
+            HttpResponse<java.io.InputStream> resp = http.send(req.build(), HttpResponse.BodyHandlers.ofInputStream());
+            try (java.io.BufferedReader reader = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(resp.body(), java.nio.charset.StandardCharsets.UTF_8))) {
+                for (int i = 0; i < lines && reader.readLine() != null; i++) {
+                    // read what a user saw before closing the tab
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     String body(Dataset.Prompt p, String imageDataUrl) {
         ObjectNode b = JSON.createObjectNode();
         if (target.model() != null) {
