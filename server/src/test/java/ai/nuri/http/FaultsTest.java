@@ -120,6 +120,35 @@ class FaultsTest {
         }
     }
 
+    @Test
+    void aModelFolderThatChangesOrDisappearsWhileServedDoesNotStopTheServer() throws Exception {
+        Path folder = dir.resolve("served").resolve("nuri-ko-mini");
+        Files.createDirectories(folder);
+        try (Stream<Path> files = Files.list(TestServer.DEMO)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, folder.resolve(f.getFileName()));
+            }
+        }
+        String body = TestServer.chatBody("여권은 어디서 만들어요?", "\"max_tokens\":8,\"temperature\":0");
+        try (TestServer s = new TestServer(folder, new EngineConfig(8, 512, 256, 16, 16, 512), TestServer.config(List.of(), 0), 0)) {
+            String before = content(s.post("/v1/chat/completions", body));
+            Files.writeString(folder.resolve("config.json"), "{ not json");
+            Files.writeString(folder.resolve("tokenizer.json"), "");
+            Files.write(folder.resolve("model.safetensors"), new byte[] {1, 2, 3});
+            assertEquals(before, content(s.post("/v1/chat/completions", body)), "changed files: served from what was loaded");
+            try (Stream<Path> files = Files.list(folder)) {
+                for (Path f : files.toList()) {
+                    Files.delete(f);
+                }
+            }
+            Files.delete(folder);
+            assertEquals(before, content(s.post("/v1/chat/completions", body)), "a removed folder: the same");
+            assertEquals(200, s.post("/tokenize", "{\"prompt\":\"안녕\"}").statusCode());
+            assertEquals(200, s.get("/v1/models").statusCode());
+            assertEquals(200, s.get("/health").statusCode());
+        }
+    }
+
     private static HttpRequest post(TestServer s, String path, String body) {
         return HttpRequest.newBuilder(URI.create(s.url(path))).timeout(Duration.ofSeconds(60))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build();
