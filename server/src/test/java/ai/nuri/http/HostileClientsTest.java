@@ -112,10 +112,7 @@ class HostileClientsTest {
             try (Socket stalled = new Socket()) {
                 stalled.setReceiveBufferSize(4096);
                 stalled.connect(new InetSocketAddress("127.0.0.1", s.port));
-                byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-                stalled.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                        + "Content-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                stalled.getOutputStream().write(bytes);
+                postChat(stalled, body);
                 assertTrue(AccessAndPrivacyTest.eventually(() -> s.metric(
                         "nuri_request_failure_total{model_name=\"nuri-ko-mini\",reason=\"slow_reader\"}") == 8.0),
                         "its eight sequences were cancelled as slow_reader");
@@ -143,18 +140,12 @@ class HostileClientsTest {
             // While parsed: closed as soon as the body is sent (it may or may not reach the engine; it never runs).
             String big = TestServer.chatBody("안녕", "\"max_tokens\":5");
             try (Socket parsed = connect(s)) {
-                byte[] bytes = big.getBytes(StandardCharsets.UTF_8);
-                parsed.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                        + "Content-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                parsed.getOutputStream().write(bytes);
+                postChat(parsed, big);
             }
             // While queued: behind the long request, then gone.
             String queuedBody = TestServer.chatBody("여권", "\"stream\":true,\"max_tokens\":50");
             try (Socket queued = connect(s)) {
-                byte[] bytes = queuedBody.getBytes(StandardCharsets.UTF_8);
-                queued.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                        + "Content-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                queued.getOutputStream().write(bytes);
+                postChat(queued, queuedBody);
                 assertTrue(AccessAndPrivacyTest.eventually(() -> s.metric("nuri_num_requests_waiting") >= 1.0), "it queued");
             }
             assertTrue(AccessAndPrivacyTest.eventually(() -> s.metric(
@@ -182,10 +173,7 @@ class HostileClientsTest {
                 String body = TestServer.chatBody("안녕하세요. " + i, "\"stream\":true,\"ignore_eos\":true,\"max_tokens\":200");
                 clients.add(CompletableFuture.runAsync(() -> {
                     try (Socket c = connect(s)) {
-                        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-                        c.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                                + "Content-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                        c.getOutputStream().write(bytes);
+                        postChat(c, body);
                         BufferedReader reader = new BufferedReader(new InputStreamReader(c.getInputStream(), StandardCharsets.UTF_8));
                         for (int l = 0; l < linesBeforeLeaving && reader.readLine() != null; l++) {
                             // read a little of the stream, then vanish
@@ -203,6 +191,14 @@ class HostileClientsTest {
             assertEquals(baseline, s.model.liveArrayCount(), "no NDArray left behind");
             assertEquals(200, s.post("/v1/chat/completions", TestServer.chatBody("안녕", "\"max_tokens\":3")).statusCode());
         }
+    }
+
+    /** Writes a chat completion request with this JSON body, and nothing more. */
+    private static void postChat(Socket socket, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().write(bytes);
     }
 
     private static Socket connect(TestServer s) throws IOException {
