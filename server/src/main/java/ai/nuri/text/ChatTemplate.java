@@ -90,29 +90,30 @@ public final class ChatTemplate {
     }
 
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, Object> extra) {
-        return render(messages, addGenerationPrompt, extra, UnaryOperator.identity());
+        return render(messages, addGenerationPrompt, extra, UnaryOperator.identity(), UnaryOperator.identity());
     }
 
     /**
-     * As {@link #render(List, boolean, Map)}, with every value that came from the client (the
-     * messages and the extra variables, as the template will see them) passed through
-     * {@code clientValues} first.
+     * As {@link #render(List, boolean, Map)}, with what came from the client passed through the
+     * fence first: message text (string content, text parts) through {@code clientText}; tool calls,
+     * tool call ids and the extra variables (tool definitions) through {@code clientValues}. Roles
+     * and part types are the server's own (validated) and pass as they are.
      */
     String render(List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, Object> extra,
-            UnaryOperator<Object> clientValues) {
+            UnaryOperator<String> clientText, UnaryOperator<Object> clientValues) {
         List<Map<String, Object>> list = new ArrayList<>();
         for (ChatMessage m : messages) {
             Map<String, Object> map = new LinkedHashMap<>();
             map.put("role", m.role());
             if (m.parts() == null) {
-                map.put("content", m.content());
+                map.put("content", m.content() == null ? null : clientText.apply(m.content()));
             } else {
                 List<Map<String, Object>> parts = new ArrayList<>();
                 for (ChatMessage.Part part : m.parts()) {
                     Map<String, Object> p = new LinkedHashMap<>();
                     p.put("type", part.isImage() ? "image" : "text");
                     if (!part.isImage()) {
-                        p.put("text", part.text());
+                        p.put("text", clientText.apply(part.text()));
                     }
                     parts.add(p);
                 }
@@ -123,10 +124,10 @@ public final class ChatTemplate {
                 List<Map<String, Object>> calls = new ArrayList<>();
                 for (ToolCall call : m.toolCalls()) {
                     Map<String, Object> function = new LinkedHashMap<>();
-                    function.put("name", call.name());
-                    function.put("arguments", PythonJson.parse(call.arguments()));
+                    function.put("name", clientValues.apply(call.name()));
+                    function.put("arguments", clientValues.apply(PythonJson.parse(call.arguments())));
                     Map<String, Object> c = new LinkedHashMap<>();
-                    c.put("id", call.id());
+                    c.put("id", clientValues.apply(call.id()));
                     c.put("type", "function");
                     c.put("function", function);
                     calls.add(c);
@@ -134,13 +135,13 @@ public final class ChatTemplate {
                 map.put("tool_calls", calls);
             }
             if (m.toolCallId() != null) {
-                map.put("tool_call_id", m.toolCallId());
+                map.put("tool_call_id", clientValues.apply(m.toolCallId()));
             }
             list.add(map);
         }
         Map<String, Object> context = new HashMap<>();
         extra.forEach((k, v) -> context.put(k, clientValues.apply(v)));
-        context.put("messages", clientValues.apply(list));
+        context.put("messages", list);
         context.put("add_generation_prompt", addGenerationPrompt);
         context.put("bos_token", bosToken);
         context.put("eos_token", eosToken);

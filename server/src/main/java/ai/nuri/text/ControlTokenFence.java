@@ -1,9 +1,11 @@
 package ai.nuri.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.BitSet;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,8 +30,11 @@ import java.util.Map;
  *       replaced by its alias) encodes the sealed string: the client's text as plain text, the markup
  *       as control tokens, in one pass with the tokenizer's own normalization and pre-tokenization.</li>
  * </ol>
+ * A template that transforms message text ({@code lower}, {@code replace}, slicing) could still
+ * assemble a special token from hidden pieces; {@link #hideStrictly} hides every character any special
+ * token is made of, so that a second render's control tokens are the template's alone, and the
+ * caller refuses a prompt whose two renders disagree ({@link #controlTokens}).
  * The noncharacters U+FDD0..U+FDEF are reserved for this: a client string holding one is refused.
- * The template's own literals are trusted to contain no partial special token.
  */
 final class ControlTokenFence {
     static final char FIRST_RESERVED = '\uFDD0';
@@ -43,23 +48,34 @@ final class ControlTokenFence {
     /** Hexadecimal digits written as noncharacters, so that nothing in a placeholder is ordinary text. */
     private static final char DIGIT_ZERO = '\uFDE0';
 
-    /** Special-token texts, longest first: a match is leftmost-longest, as the tokenizer matches added tokens. */
     private final List<String> specials;
     private final Map<String, Integer> indexOf = new HashMap<>();
-    private final String firstChars;
+    /** The special tokens' texts as a trie: matching costs the longest text's length per position, not their number. */
+    private final Node root = new Node();
+    /** Every character a special token's text holds, in either case: what strict hiding hides. */
+    private final BitSet specialChars = new BitSet();
 
-    ControlTokenFence(java.util.Collection<String> specialTexts) {
-        List<String> sorted = new ArrayList<>(specialTexts.stream().filter(s -> !s.isEmpty()).distinct().toList());
-        sorted.sort(Comparator.comparingInt(String::length).reversed().thenComparing(Comparator.naturalOrder()));
-        this.specials = List.copyOf(sorted);
-        StringBuilder first = new StringBuilder();
+    /** A trie node: children by character; {@code special} is the index of the text ending here, or -1. */
+    private static final class Node {
+        final Map<Character, Node> next = new HashMap<>(4);
+        int special = -1;
+    }
+
+    ControlTokenFence(Collection<String> specialTexts) {
+        this.specials = specialTexts.stream().filter(s -> !s.isEmpty()).distinct().toList();
         for (int i = 0; i < specials.size(); i++) {
-            indexOf.put(specials.get(i), i);
-            if (first.indexOf(specials.get(i).substring(0, 1)) < 0) {
-                first.append(specials.get(i).charAt(0));
+            String text = specials.get(i);
+            indexOf.put(text, i);
+            Node n = root;
+            for (int k = 0; k < text.length(); k++) {
+                char c = text.charAt(k);
+                n = n.next.computeIfAbsent(c, x -> new Node());
+                specialChars.set(c);
+                specialChars.set(Character.toLowerCase(c));
+                specialChars.set(Character.toUpperCase(c));
             }
+            n.special = i;
         }
-        this.firstChars = first.toString();
     }
 
     /** The alias of a special token's text: what the alias tokenizer matches instead of the text. */
@@ -68,7 +84,8 @@ final class ControlTokenFence {
     }
 
     /**
-     * A client string made safe to render: special-token text replaced by placeholders.
+     * A client string made safe to render: special-token text replaced by placeholders, and the first
+     * character of a trailing piece that begins a special token.
      *
      * @throws ChatTemplate.TemplateException if the string holds one of the reserved noncharacters
      */
@@ -80,25 +97,21 @@ final class ControlTokenFence {
         int copied = 0;
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
-            if (c >= FIRST_RESERVED && c <= LAST_RESERVED) {
-                throw new ChatTemplate.TemplateException(String.format("message text may not contain the Unicode "
-                        + "noncharacter U+%04X (U+FDD0..U+FDEF are reserved for keeping control tokens out of it)", (int) c));
-            }
-            if (firstChars.indexOf(c) < 0) {
+            refuseReserved(c);
+            Node first = root.next.get(c);
+            if (first == null) {
                 continue;
             }
-            String whole = specialAt(text, i);
+            Match m = match(text, i);
             String replacement;
-            int skip;
-            if (whole != null) {
-                replacement = coded(PLACEHOLDER_OPEN, indexOf.get(whole), PLACEHOLDER_CLOSE);
-                skip = whole.length();
-            } else if (startsSpecial(text, i)) {
+            if (m.special >= 0) {
+                replacement = coded(PLACEHOLDER_OPEN, m.special, PLACEHOLDER_CLOSE);
+            } else if (m.reachedEnd) {
                 replacement = coded(LITERAL_OPEN, c, LITERAL_CLOSE);
-                skip = 1;
             } else {
                 continue;
             }
+            int skip = m.special >= 0 ? specials.get(m.special).length() : 1;
             if (out == null) {
                 out = new StringBuilder(text.length() + 16);
             }
@@ -107,6 +120,27 @@ final class ControlTokenFence {
             i += skip - 1;
         }
         return out == null ? text : out.append(text, copied, text.length()).toString();
+    }
+
+    /**
+     * A client string with every character that any special token's text holds (in either case)
+     * replaced by a placeholder: whatever a template does to it, no special token can come of it.
+     */
+    String hideStrictly(String text) {
+        if (text == null) {
+            return null;
+        }
+        StringBuilder out = new StringBuilder(text.length() * 2);
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            refuseReserved(c);
+            if (specialChars.get(c)) {
+                out.append(coded(LITERAL_OPEN, c, LITERAL_CLOSE));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
     }
 
     /** Every string in a value the template will see (maps, lists, their keys), hidden. */
@@ -141,7 +175,7 @@ final class ControlTokenFence {
                 if (code >= 0 && c == PLACEHOLDER_OPEN && code < specials.size()) {
                     out.append(specials.get(code));
                     i = end;
-                } else if (code >= 0 && c == LITERAL_OPEN) {
+                } else if (code >= 0 && c == LITERAL_OPEN && !(code >= FIRST_RESERVED && code <= LAST_RESERVED)) {
                     out.append((char) code);
                     i = end;
                 } // else: a placeholder the template cut apart; its pieces are dropped below
@@ -150,10 +184,10 @@ final class ControlTokenFence {
             if (c >= FIRST_RESERVED && c <= LAST_RESERVED) {
                 continue; // only pieces of placeholders can be here (client strings holding these were refused)
             }
-            String whole = firstChars.indexOf(c) < 0 ? null : specialAt(rendered, i);
-            if (whole != null) {
-                out.append(alias(whole));
-                i += whole.length() - 1;
+            Match m = root.next.containsKey(c) ? match(rendered, i) : Match.NONE;
+            if (m.special >= 0) {
+                out.append(coded(ALIAS_OPEN, m.special, ALIAS_CLOSE));
+                i += specials.get(m.special).length() - 1;
             } else {
                 out.append(c);
             }
@@ -161,15 +195,27 @@ final class ControlTokenFence {
         return out.toString();
     }
 
+    /** The control tokens a sealed prompt holds, in order (as indexes of their texts). */
+    List<Integer> controlTokens(String sealed) {
+        List<Integer> out = new ArrayList<>();
+        for (int i = sealed.indexOf(ALIAS_OPEN); i >= 0; i = sealed.indexOf(ALIAS_OPEN, i + 1)) {
+            int end = sealed.indexOf(ALIAS_CLOSE, i + 1);
+            out.add(decode(sealed, i + 1, end));
+        }
+        return out;
+    }
+
     /**
      * tokenizer.json for the alias tokenizer: each added token marked special carries its alias as
      * its text, and so does its entry in the model's vocabulary if it has one (Hugging Face tokenizers
      * takes an added token's id from the vocabulary when the text is there, else numbers it after the
-     * vocabulary in list order, so renaming both keeps every id). Matching flags stay as they were.
+     * vocabulary in list order, so renaming both keeps every id), and the model's unknown token if it
+     * is one of them. Matching flags stay as they were.
      */
     JsonNode aliasTokenizerJson(JsonNode spec) {
         JsonNode copy = spec.deepCopy();
-        JsonNode vocab = copy.path("model").path("vocab");
+        JsonNode model = copy.path("model");
+        JsonNode vocab = model.path("vocab");
         for (JsonNode t : copy.path("added_tokens")) {
             String content = t.path("content").asText();
             if (!t.path("special").asBoolean(true) || !indexOf.containsKey(content)) {
@@ -178,36 +224,48 @@ final class ControlTokenFence {
             ((ObjectNode) t).put("content", alias(content));
             if (vocab instanceof ObjectNode byText && byText.has(content)) { // BPE, WordPiece: {"text": id}
                 byText.set(alias(content), byText.remove(content));
-            } else if (vocab instanceof com.fasterxml.jackson.databind.node.ArrayNode pieces) { // Unigram: [[text, score]]
+            } else if (vocab instanceof ArrayNode pieces) { // Unigram: [[text, score]]
                 for (JsonNode piece : pieces) {
                     if (piece.path(0).asText().equals(content)) {
-                        ((com.fasterxml.jackson.databind.node.ArrayNode) piece).set(0, alias(content));
+                        ((ArrayNode) piece).set(0, alias(content));
                     }
                 }
+            }
+            if (model instanceof ObjectNode m && content.equals(m.path("unk_token").asText(null))) {
+                m.put("unk_token", alias(content)); // BPE and WordPiece name their unknown token by its text
             }
         }
         return copy;
     }
 
-    /** The longest special-token text starting at {@code at}, or null. */
-    private String specialAt(String s, int at) {
-        for (String special : specials) { // longest first
-            if (s.startsWith(special, at)) {
-                return special;
-            }
-        }
-        return null;
+    /** What starts at a position: the longest special token's index (or -1), and whether the text ended inside one. */
+    private record Match(int special, boolean reachedEnd) {
+        static final Match NONE = new Match(-1, false);
     }
 
-    /** Whether the rest of {@code s} from {@code at} is a proper prefix of a special token's text. */
-    private boolean startsSpecial(String s, int at) {
-        int rest = s.length() - at;
-        for (String special : specials) {
-            if (special.length() > rest && special.regionMatches(0, s, at, rest)) {
-                return true;
+    /** Leftmost-longest, as the tokenizer matches added tokens. */
+    private Match match(String s, int at) {
+        Node n = root;
+        int longest = -1;
+        int i = at;
+        while (i < s.length()) {
+            n = n.next.get(s.charAt(i));
+            if (n == null) {
+                return new Match(longest, false);
             }
+            if (n.special >= 0) {
+                longest = n.special;
+            }
+            i++;
         }
-        return false;
+        return new Match(longest, !n.next.isEmpty()); // the text ends partway into a longer special token
+    }
+
+    private static void refuseReserved(char c) {
+        if (c >= FIRST_RESERVED && c <= LAST_RESERVED) {
+            throw new ChatTemplate.TemplateException(String.format("message text may not contain the Unicode "
+                    + "noncharacter U+%04X (U+FDD0..U+FDEF are reserved for keeping control tokens out of it)", (int) c));
+        }
     }
 
     private static String coded(char open, int value, char close) {

@@ -238,9 +238,16 @@ public final class Tokenizer implements AutoCloseable {
      */
     public int[] encodeChat(java.util.List<ChatMessage> messages, java.util.List<Object> tools, boolean addGenerationPrompt) {
         ChatTemplate template = chatTemplate().orElseThrow(() -> new IllegalStateException("this model has no chat template"));
-        String rendered = template.render(messages, addGenerationPrompt, tools.isEmpty() ? Map.of() : Map.of("tools", tools),
-                fence::hideAll);
-        return ids(aliasTokenizer.encode(fence.seal(rendered), false, false).getIds());
+        Map<String, Object> extra = tools.isEmpty() ? Map.of() : Map.of("tools", tools);
+        String sealed = fence.seal(template.render(messages, addGenerationPrompt, extra, fence::hide, fence::hideAll));
+        // Rendered again with message text that no special token can come of, whatever the template does to
+        // it: the control tokens must be the same, else the template built one out of the client's text.
+        String strict = fence.seal(template.render(messages, addGenerationPrompt, extra, fence::hideStrictly, fence::hideAll));
+        if (!fence.controlTokens(sealed).equals(fence.controlTokens(strict))) {
+            throw new ChatTemplate.TemplateException("this model's chat template turns the message text into control "
+                    + "tokens (it rewrites the text it renders); the request is refused");
+        }
+        return ids(aliasTokenizer.encode(sealed, false, false).getIds());
     }
 
     public String decode(int[] ids, boolean skipSpecialTokens) {

@@ -141,7 +141,11 @@ class AccessAndPrivacyTest {
     }
 
     static boolean eventually(Check check) throws Exception {
-        long deadline = System.nanoTime() + 10_000_000_000L;
+        return eventually(check, Duration.ofSeconds(10));
+    }
+
+    static boolean eventually(Check check, Duration limit) throws Exception {
+        long deadline = System.nanoTime() + limit.toNanos();
         while (System.nanoTime() < deadline) {
             if (check.ok()) {
                 return true;
