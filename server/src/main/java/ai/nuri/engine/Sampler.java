@@ -24,20 +24,191 @@ public final class Sampler {
         if (p.isGreedy()) {
             return argmax(logits);
         }
-        double[] probs = probabilities(logits, p);
-        double r = random.nextDouble();
+        Distribution d = distribution(logits, p);
+        double r = random.nextDouble() * d.total();
         double cumulative = 0;
-        int last = -1;
-        for (int i = 0; i < probs.length; i++) {
-            if (probs[i] > 0) {
-                cumulative += probs[i];
-                last = i;
-                if (r < cumulative) {
-                    return i;
-                }
+        for (int k = 0; k < d.size(); k++) { // in id order, as a draw over the whole vocabulary would go
+            cumulative += d.weights()[k];
+            if (r < cumulative) {
+                return d.ids()[k];
             }
         }
-        return last; // rounding left r just above the total
+        return d.ids()[d.size() - 1]; // rounding left r just above the total
+    }
+
+    /**
+     * What a draw picks from: the surviving tokens in id order and their unnormalised weights
+     * ({@code exp((logit - max) / T)}, so the most likely has weight 1), summing to {@code total}.
+     */
+    record Distribution(int[] ids, double[] weights, int size, double total) {
+        /** As probabilities over the whole vocabulary (for tests). */
+        double[] dense(int vocab) {
+            double[] out = new double[vocab];
+            for (int k = 0; k < size; k++) {
+                out[ids[k]] = weights[k] / total;
+            }
+            return out;
+        }
+    }
+
+    /** The distribution sampling draws from, after temperature, top-k, top-p and min-p, over the whole vocabulary. */
+    static double[] probabilities(float[] logits, SamplingParams p) {
+        return distribution(logits, p).dense(logits.length);
+    }
+
+    /**
+     * Temperature, top-k, top-p and min-p without sorting the vocabulary or boxing a number: top-k
+     * by a bounded heap; top-p by a histogram of the weights' binary exponents, which finds in one
+     * pass the few tokens that can make up {@code top_p} of the mass, so only those are sorted.
+     */
+    static Distribution distribution(float[] logits, SamplingParams p) {
+        int n = logits.length;
+        double invT = 1.0 / p.temperature();
+        int[] ids = null; // the candidates in id order; null: the whole vocabulary
+        int size = n;
+        if (p.topK() > 0 && p.topK() < n) {
+            ids = topK(logits, p.topK());
+            Arrays.sort(ids);
+            size = ids.length;
+        }
+        float max = Float.NEGATIVE_INFINITY;
+        for (int k = 0; k < size; k++) {
+            max = Math.max(max, logits[ids == null ? k : ids[k]]);
+        }
+        // Weights, and their mass by binary exponent: bucket b holds weights in [2^-(b+1), 2^-b).
+        double[] weights = new double[size];
+        double[] massByExponent = new double[EXPONENT_BUCKETS];
+        int[] countByExponent = new int[EXPONENT_BUCKETS];
+        double total = 0;
+        for (int k = 0; k < size; k++) {
+            float x = logits[ids == null ? k : ids[k]];
+            double w = x == Float.NEGATIVE_INFINITY ? 0 : Math.exp(((double) x - max) * invT);
+            weights[k] = w;
+            total += w;
+            if (w > 0) {
+                int b = bucket(w);
+                massByExponent[b] += w;
+                countByExponent[b]++;
+            }
+        }
+        boolean[] inTopP = p.topP() < 1.0 ? topP(weights, size, total, p.topP(), massByExponent, countByExponent) : null;
+        double minWeight = p.minP(); // min-p: relative to the top weight, which is 1
+        int[] keptIds = new int[size];
+        double[] keptWeights = new double[size];
+        int kept = 0;
+        double keptTotal = 0;
+        for (int k = 0; k < size; k++) {
+            double w = weights[k];
+            if (w > 0 && w >= minWeight && (inTopP == null || inTopP[k])) {
+                keptIds[kept] = ids == null ? k : ids[k];
+                keptWeights[kept] = w;
+                keptTotal += w;
+                kept++;
+            }
+        }
+        return new Distribution(keptIds, keptWeights, kept, keptTotal);
+    }
+
+    private static final int EXPONENT_BUCKETS = 64;
+
+    /** Which power-of-two band a weight in (0, 1] falls in: 0 for [0.5, 1], 63 for everything below 2^-63. */
+    private static int bucket(double w) {
+        return Math.min(EXPONENT_BUCKETS - 1, Math.max(0, -Math.getExponent(w) - 1));
+    }
+
+    /**
+     * Which candidates top-p keeps: taken from the most likely down (ties: lowest id first) until
+     * their mass reaches {@code topP} of the total. Only the bands the histogram says are needed
+     * are sorted, as primitive keys.
+     */
+    private static boolean[] topP(double[] weights, int size, double total, double topP, double[] massByExponent,
+            int[] countByExponent) {
+        double target = topP * total;
+        double mass = 0;
+        int last = 0;
+        int candidates = 0;
+        for (; last < EXPONENT_BUCKETS; last++) {
+            mass += massByExponent[last];
+            candidates += countByExponent[last];
+            if (mass >= target) {
+                break;
+            }
+        }
+        long[] keys = new long[candidates];
+        int c = 0;
+        for (int k = 0; k < size; k++) {
+            double w = weights[k];
+            if (w > 0 && bucket(w) <= last) {
+                // The weight in the high bits (positive floats order as their bits), then the lower position
+                // (= lower id) first among equal weights.
+                keys[c++] = ((long) Float.floatToIntBits((float) w) << 32) | (Integer.MAX_VALUE - k);
+            }
+        }
+        Arrays.sort(keys, 0, c);
+        boolean[] keep = new boolean[size];
+        double cumulative = 0;
+        for (int j = c - 1; j >= 0 && cumulative < target; j--) {
+            int k = Integer.MAX_VALUE - (int) (keys[j] & 0xFFFFFFFFL);
+            keep[k] = true;
+            cumulative += weights[k];
+        }
+        return keep;
+    }
+
+    /** The ids of the k largest logits (ties: lowest ids), by a bounded min-heap: O(n log k), no boxing. */
+    static int[] topK(float[] logits, int k) {
+        int[] heap = new int[k]; // ids; the root is the weakest kept: lowest logit, then highest id
+        int size = 0;
+        for (int i = 0; i < logits.length; i++) {
+            if (size < k) {
+                heap[size] = i;
+                siftUp(heap, size++, logits);
+            } else if (stronger(i, heap[0], logits)) {
+                heap[0] = i;
+                siftDown(heap, k, logits);
+            }
+        }
+        return Arrays.copyOf(heap, size);
+    }
+
+    /** Whether token a ranks above token b: a higher logit, or the same and a lower id. */
+    private static boolean stronger(int a, int b, float[] logits) {
+        return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+    }
+
+    private static void siftUp(int[] heap, int i, float[] logits) {
+        while (i > 0) {
+            int parent = (i - 1) >>> 1;
+            if (!stronger(heap[parent], heap[i], logits)) {
+                return;
+            }
+            int t = heap[parent];
+            heap[parent] = heap[i];
+            heap[i] = t;
+            i = parent;
+        }
+    }
+
+    private static void siftDown(int[] heap, int size, float[] logits) {
+        int i = 0;
+        while (true) {
+            int l = 2 * i + 1;
+            int r = l + 1;
+            int weakest = i;
+            if (l < size && stronger(heap[weakest], heap[l], logits)) {
+                weakest = l;
+            }
+            if (r < size && stronger(heap[weakest], heap[r], logits)) {
+                weakest = r;
+            }
+            if (weakest == i) {
+                return;
+            }
+            int t = heap[weakest];
+            heap[weakest] = heap[i];
+            heap[i] = t;
+            i = weakest;
+        }
     }
 
     /**
@@ -91,100 +262,6 @@ public final class Sampler {
                 }
             }
         }
-    }
-
-    /** The distribution sampling draws from, after temperature, top-k, top-p and min-p. */
-    static double[] probabilities(float[] logits, SamplingParams p) {
-        int n = logits.length;
-        double[] scaled = new double[n];
-        for (int i = 0; i < n; i++) {
-            scaled[i] = logits[i] / p.temperature();
-        }
-        if (p.topK() > 0 && p.topK() < n) {
-            double kth = kthLargest(scaled, p.topK());
-            for (int i = 0; i < n; i++) {
-                if (scaled[i] < kth) {
-                    scaled[i] = Double.NEGATIVE_INFINITY;
-                }
-            }
-            enforceTopK(scaled, p.topK(), kth);
-        }
-        double max = Double.NEGATIVE_INFINITY;
-        for (double v : scaled) {
-            max = Math.max(max, v);
-        }
-        double[] probs = new double[n];
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            probs[i] = scaled[i] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(scaled[i] - max);
-            sum += probs[i];
-        }
-        for (int i = 0; i < n; i++) {
-            probs[i] /= sum;
-        }
-        if (p.topP() < 1.0) {
-            Integer[] order = new Integer[n];
-            for (int i = 0; i < n; i++) {
-                order[i] = i;
-            }
-            Arrays.sort(order, (a, b) -> probs[b] != probs[a] ? Double.compare(probs[b], probs[a]) : Integer.compare(a, b));
-            double cumulative = 0;
-            boolean cut = false;
-            for (int idx : order) {
-                if (cut) {
-                    probs[idx] = 0;
-                } else {
-                    cumulative += probs[idx];
-                    cut = cumulative >= p.topP();
-                }
-            }
-        }
-        if (p.minP() > 0) {
-            double top = 0;
-            for (double v : probs) {
-                top = Math.max(top, v);
-            }
-            double threshold = p.minP() * top;
-            for (int i = 0; i < n; i++) {
-                if (probs[i] < threshold) {
-                    probs[i] = 0;
-                }
-            }
-        }
-        double total = 0;
-        for (double v : probs) {
-            total += v;
-        }
-        for (int i = 0; i < n; i++) {
-            probs[i] /= total;
-        }
-        return probs;
-    }
-
-    /** Of the values tied at the k-th largest, keeps only as many (lowest ids first) as make k. */
-    private static void enforceTopK(double[] scaled, int k, double kth) {
-        int greater = 0;
-        for (double v : scaled) {
-            if (v > kth) {
-                greater++;
-            }
-        }
-        int tiesAllowed = k - greater;
-        for (int i = 0; i < scaled.length; i++) {
-            if (scaled[i] == kth) {
-                if (tiesAllowed > 0) {
-                    tiesAllowed--;
-                } else {
-                    scaled[i] = Double.NEGATIVE_INFINITY;
-                }
-            }
-        }
-    }
-
-    private static double kthLargest(double[] values, int k) {
-        double[] copy = values.clone();
-        Arrays.sort(copy);
-        return copy[copy.length - k];
     }
 
     public static int argmax(float[] logits) {

@@ -97,4 +97,72 @@ class SamplerTest {
         assertThrows(IllegalArgumentException.class, () -> params(1, 1, 0, 1.5));
         assertThrows(IllegalArgumentException.class, () -> SamplingParams.greedy(0));
     }
+
+    /**
+     * The fast sampler's distribution equals the naive reference's for random logits (Gaussian, and
+     * coarsely quantised so that many values tie) under every combination of the filters, at 50 and
+     * 32,000 tokens.
+     */
+    @Test
+    void theDistributionIsTheNaiveReferencesUnderEveryFilter() {
+        SplittableRandom random = new SplittableRandom(5);
+        int compared = 0;
+        for (int vocab : new int[] {50, 32_000}) {
+            for (int trial = 0; trial < (vocab == 50 ? 6 : 2); trial++) {
+                float[] logits = new float[vocab];
+                boolean ties = trial % 2 == 1;
+                for (int i = 0; i < vocab; i++) {
+                    double g = random.nextGaussian() * 3;
+                    logits[i] = ties ? Math.round(g * 2) / 2f : (float) g;
+                }
+                for (double t : new double[] {0.3, 1.0, 1.7}) {
+                    for (double topP : new double[] {1.0, 0.95, 0.5, 0.1}) {
+                        for (int topK : new int[] {0, 1, 7, 40}) {
+                            for (double minP : new double[] {0, 0.05}) {
+                                SamplingParams p = params(t, topP, topK, minP);
+                                double[] expected = NaiveSampler.probabilities(logits.clone(), p);
+                                double[] actual = Sampler.probabilities(logits.clone(), p);
+                                for (int i = 0; i < vocab; i++) {
+                                    assertEquals(expected[i], actual[i], 1e-9, "token " + i + " of " + vocab + ", " + p);
+                                }
+                                compared++;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assertEquals((6 + 2) * 3 * 4 * 4 * 2, compared);
+    }
+
+    /** Draws follow the reference distribution (frequencies within 5 standard deviations), and a seed fixes them. */
+    @Test
+    void drawsFollowTheReferenceAndTheSeedFixesThem() {
+        SplittableRandom random = new SplittableRandom(9);
+        float[] logits = new float[30];
+        for (int i = 0; i < logits.length; i++) {
+            logits[i] = (float) (random.nextGaussian() * 1.5);
+        }
+        SamplingParams p = params(0.8, 0.9, 20, 0.02);
+        double[] expected = NaiveSampler.probabilities(logits.clone(), p);
+        int draws = 60_000;
+        int[] counts = new int[logits.length];
+        int[] again = new int[200];
+        SplittableRandom first = new SplittableRandom(42);
+        for (int d = 0; d < draws; d++) {
+            int token = Sampler.sample(logits.clone(), p, new BitSet(), Map.of(), first);
+            counts[token]++;
+            if (d < again.length) {
+                again[d] = token;
+            }
+        }
+        for (int i = 0; i < logits.length; i++) {
+            double sd = Math.sqrt(expected[i] * (1 - expected[i]) / draws);
+            assertEquals(expected[i], counts[i] / (double) draws, 5 * sd + 1e-12, "token " + i);
+        }
+        SplittableRandom second = new SplittableRandom(42);
+        for (int d = 0; d < again.length; d++) {
+            assertEquals(again[d], Sampler.sample(logits.clone(), p, new BitSet(), Map.of(), second), "draw " + d);
+        }
+    }
 }
