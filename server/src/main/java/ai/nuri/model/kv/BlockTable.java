@@ -68,9 +68,13 @@ public final class BlockTable {
         return blocks[i];
     }
 
-    /** Returns every block to the pool. */
+    /**
+     * Returns every block to the pool, last first: cached blocks become evictable oldest first, so
+     * the tail of a prefix chain goes before its head and no cached block outlives the blocks before
+     * it (a lookup walks from the head; a block whose predecessor was evicted could never be hit).
+     */
     public void release(BlockAllocator allocator) {
-        for (int i = 0; i < count; i++) {
+        for (int i = count - 1; i >= 0; i--) {
             allocator.release(blocks[i]);
         }
         count = 0;

@@ -74,6 +74,23 @@ class BlockAllocatorTest {
         assertEquals(b, a.acquireCached(42L, new long[] {5, 6, 7}));
     }
 
+    @Test
+    void evictionTakesAPrefixChainFromItsTailNeverOrphaningIt() {
+        BlockAllocator a = new BlockAllocator(3, true);
+        BlockTable chain = new BlockTable(16);
+        chain.reserve(48, a);
+        for (int i = 0; i < 3; i++) {
+            a.register(chain.block(i), 100 + i, keys(100 + i));
+        }
+        int head = chain.block(0);
+        int middle = chain.block(1);
+        int tail = chain.block(2);
+        chain.release(a);
+        assertEquals(tail, a.allocate(), "the tail goes first");
+        assertEquals(head, a.acquireCached(100L, keys(100)), "the head of the chain is still there");
+        assertEquals(middle, a.acquireCached(101L, keys(101)), "and so is the block after it");
+    }
+
     private static long[] keys(long seed) {
         return new long[] {seed, seed + 1, seed + 2};
     }
