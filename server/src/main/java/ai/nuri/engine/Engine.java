@@ -268,7 +268,7 @@ public final class Engine implements AutoCloseable {
             SequenceChunk.ImageRows images = s.hasImages() && s.computed < s.promptLength()
                     ? new SequenceChunk.ImageRows(s.imageFeatures, s.imageTokensBefore(s.computed)) : null;
             chunks.add(new SequenceChunk(s.blocks, s.stateSlot, s.tokens(s.computed, s.computed + sc.tokens()),
-                    s.computed, images));
+                    s.computed, images, s.computed + sc.tokens() == s.length())); // logits only where a token is sampled
             tokens += sc.tokens();
         }
         float[][] logits = model.forward(chunks, cache, states);

@@ -139,8 +139,8 @@ public final class LanguageModel implements AutoCloseable {
 
     /**
      * One batched step: stores every chunk's keys and values in {@code cache} and returns, per
-     * chunk, the logits of its last token (FP32, vocab-sized). Every intermediate array is freed
-     * before returning.
+     * chunk, the logits of its last token (FP32, vocab-sized), null for a chunk that wants none.
+     * Every intermediate array is freed before returning.
      */
     public float[][] forward(List<SequenceChunk> batch, PagedKvCache cache) {
         return forward(batch, cache, null);
@@ -162,26 +162,35 @@ public final class LanguageModel implements AutoCloseable {
             }
             long[] tokens = new long[total];
             long[] positions = new long[total];
-            long[] lastRows = new long[batch.size()];
+            long[] lastRows = new long[batch.size()]; // of the chunks that want logits
+            int wanted = 0;
             int t = 0;
-            for (int i = 0; i < batch.size(); i++) {
-                SequenceChunk c = batch.get(i);
+            for (SequenceChunk c : batch) {
                 for (int j = 0; j < c.tokens().length; j++) {
                     tokens[t] = c.tokens()[j];
                     positions[t++] = c.start() + j;
                 }
-                lastRows[i] = t - 1;
+                if (c.wantsLogits()) {
+                    lastRows[wanted++] = t - 1;
+                }
             }
             Kernels kernels = new Kernels(new PagedAttention(manager, cache, batch),
                     states == null ? RecurrentKernel.NONE : new PooledRecurrence(manager, states, batch));
             NDArray embedded = withImages(decoder.embed(manager.create(tokens)), batch, tokens);
             NDArray hidden = decoder.hiddenStatesFromEmbeddings(embedded, manager.create(positions), kernels);
-            NDArray logits = decoder.logits(hidden.get(manager.create(lastRows))).toType(DataType.FLOAT32, false);
-            float[] flat = logits.toFloatArray();
-            int vocab = decoder.config().vocabSize();
             float[][] out = new float[batch.size()][];
+            if (wanted == 0) {
+                return out; // only prefill chunks short of their prompt's end: no LM head at all
+            }
+            NDArray rows = hidden.get(manager.create(java.util.Arrays.copyOf(lastRows, wanted)));
+            float[] flat = decoder.logits(rows).toType(DataType.FLOAT32, false).toFloatArray();
+            int vocab = decoder.config().vocabSize();
+            int row = 0;
             for (int i = 0; i < out.length; i++) {
-                out[i] = java.util.Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
+                if (batch.get(i).wantsLogits()) {
+                    out[i] = java.util.Arrays.copyOfRange(flat, row * vocab, (row + 1) * vocab);
+                    row++;
+                }
             }
             return out;
         }

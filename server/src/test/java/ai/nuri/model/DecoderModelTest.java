@@ -96,9 +96,17 @@ class DecoderModelTest {
                     BlockTable t = cache.newBlockTable();
                     assertTrue(t.reserve(s.length, cache.allocator()));
                     tables.add(t);
-                    prefill.add(new SequenceChunk(t, Arrays.copyOf(s, s.length - 1), 0));
+                    // Half of them ask for no logits (a prefill chunk short of its prompt's end): the LM head skips them.
+                    prefill.add(new SequenceChunk(t, -1, Arrays.copyOf(s, s.length - 1), 0, null, prefill.size() % 2 == 0));
                 }
-                lm.forward(prefill, cache);
+                float[][] prefilled = lm.forward(prefill, cache);
+                for (int i = 0; i < prefill.size(); i++) {
+                    if (i % 2 == 0) {
+                        assertClose(denseLogits(model, seqs[i])[seqs[i].length - 2], prefilled[i], "prefill " + i);
+                    } else {
+                        assertEquals(null, prefilled[i], "no logits where none were wanted");
+                    }
+                }
                 // Step 2: decode tokens and a fresh prefill in one batch, in scrambled order.
                 BlockTable fresh = cache.newBlockTable();
                 int[] freshTokens = TestModels.randomTokens(9, c.vocabSize(), 8);
