@@ -2,9 +2,11 @@ package ai.nuri.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.nuri.model.safetensors.DTypeConversions;
+import ai.nuri.model.safetensors.SafetensorsDType;
 import ai.nuri.model.safetensors.SafetensorsException;
 import ai.nuri.model.safetensors.SafetensorsFile;
 import ai.nuri.model.safetensors.TensorInfo;
@@ -12,6 +14,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -139,6 +142,9 @@ public final class CheckpointWeights implements WeightSource, AutoCloseable {
      */
     public static NDArray load(SafetensorsFile file, TensorInfo info, NDManager manager, DataType target)
             throws SafetensorsException {
+        if (info.byteSize() > SLICE_BYTES) {
+            return loadInSlices(file, info, manager, target);
+        }
         ByteBuffer bytes = file.map(info.name());
         Shape shape = new Shape(info.shape());
         NDArray raw = switch (info.dtype()) {
@@ -163,6 +169,57 @@ public final class CheckpointWeights implements WeightSource, AutoCloseable {
         NDArray converted = raw.toType(target, true);
         raw.close();
         return converted;
+    }
+
+    /** Tensors larger than this are read, widened and converted a slice at a time. */
+    static final long SLICE_BYTES = 64L << 20;
+
+    /**
+     * A large tensor (a 256,000 × 3,072 embedding is 1.5 GiB in BF16 and 3 GiB widened; a single
+     * Java buffer holds at most 2 GiB) loaded slice by slice straight into its final array: each
+     * slice of the file is mapped, widened or converted, and copied into place, so the peak is the
+     * loaded tensor plus one slice, not two or three whole copies.
+     */
+    private static NDArray loadInSlices(SafetensorsFile file, TensorInfo info, NDManager manager, DataType target)
+            throws SafetensorsException {
+        SafetensorsDType dtype = info.dtype();
+        DataType stored = switch (dtype) {
+            case F32, BF16 -> DataType.FLOAT32;
+            case F16 -> DataType.FLOAT16;
+            case F64 -> DataType.FLOAT64;
+            default -> throw new SafetensorsException(file.path(), "tensor '" + info.name() + "' has dtype " + dtype
+                    + " and " + info.byteSize() + " bytes; Nuri reads tensors that large only as floating point");
+        };
+        DataType result = target == null ? stored : target;
+        long count = info.elementCount();
+        long perSlice = SLICE_BYTES / dtype.bytes();
+        NDArray out = manager.create(new Shape(count), result);
+        // Two reused buffers (the file's bytes, and the BF16 slice widened): the peak is the tensor plus these.
+        ByteBuffer raw = ByteBuffer.allocateDirect((int) (perSlice * dtype.bytes())).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer widened = dtype == SafetensorsDType.BF16
+                ? ByteBuffer.allocateDirect((int) (perSlice * 4)).order(ByteOrder.nativeOrder()) : null;
+        for (long start = 0; start < count; start += perSlice) {
+            int n = (int) Math.min(perSlice, count - start);
+            raw.clear().limit(n * dtype.bytes());
+            file.read(info.name(), start * dtype.bytes(), raw);
+            raw.flip();
+            try (NDManager slice = manager.newSubManager()) {
+                NDArray piece;
+                if (widened != null) {
+                    DTypeConversions.bf16ToFloat32(raw, widened, n);
+                    piece = slice.create(widened.duplicate().limit(n * 4), new Shape(n), DataType.FLOAT32);
+                } else {
+                    piece = slice.create(raw.duplicate(), new Shape(n), stored);
+                }
+                if (piece.getDataType() != result) {
+                    piece = piece.toType(result, false);
+                }
+                out.set(new NDIndex("{}:{}", start, start + n), piece);
+            }
+        }
+        NDArray shaped = out.reshape(new Shape(info.shape()));
+        out.close();
+        return shaped;
     }
 
     /** Fails if the checkpoint holds tensors the architecture did not ask for. */

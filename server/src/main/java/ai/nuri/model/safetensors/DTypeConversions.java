@@ -23,6 +23,27 @@ public final class DTypeConversions {
         return out;
     }
 
+    /**
+     * Widens {@code count} little-endian BF16 values from {@code bf16} (at its position) into
+     * {@code out} (a native-order buffer with room for {@code count} floats, from 0), through small
+     * arrays so that the loop is one the JIT vectorizes.
+     */
+    public static void bf16ToFloat32(ByteBuffer bf16, ByteBuffer out, int count) {
+        ShortBuffer in = bf16.duplicate().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
+        java.nio.IntBuffer dst = out.duplicate().order(ByteOrder.nativeOrder()).asIntBuffer();
+        short[] shorts = new short[8192];
+        int[] ints = new int[8192];
+        for (int done = 0; done < count; ) {
+            int n = Math.min(shorts.length, count - done);
+            in.get(shorts, 0, n);
+            for (int i = 0; i < n; i++) {
+                ints[i] = (shorts[i] & 0xFFFF) << 16;
+            }
+            dst.put(ints, 0, n);
+            done += n;
+        }
+    }
+
     public static float bf16ToFloat(short bits) {
         return Float.intBitsToFloat((bits & 0xFFFF) << 16);
     }

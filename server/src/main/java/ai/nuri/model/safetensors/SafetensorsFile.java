@@ -195,21 +195,52 @@ public final class SafetensorsFile implements AutoCloseable {
         return t;
     }
 
-    /** Maps one tensor's bytes (read-only, little-endian). Only this tensor's pages are touched. */
+    /**
+     * Maps one tensor's bytes (read-only, little-endian). Only this tensor's pages are touched. A
+     * tensor over 2 GiB does not fit one buffer: read it in slices with {@link #map(String, long, long)}.
+     */
     public ByteBuffer map(String name) throws SafetensorsException {
         TensorInfo t = info(name);
         if (t.byteSize() > Integer.MAX_VALUE) {
             throw new SafetensorsException(path, "tensor '" + name + "' has " + t.byteSize()
-                    + " bytes; a single tensor over 2 GiB cannot be loaded into one buffer");
+                    + " bytes; a single tensor over 2 GiB is read in slices");
         }
-        if (t.byteSize() == 0) {
+        return map(name, 0, t.byteSize());
+    }
+
+    /** Maps {@code length} bytes of one tensor from byte {@code offset} of its data (at most 2 GiB at once). */
+    public ByteBuffer map(String name, long offset, long length) throws SafetensorsException {
+        TensorInfo t = info(name);
+        if (offset < 0 || length < 0 || length > Integer.MAX_VALUE || offset + length > t.byteSize()) {
+            throw new SafetensorsException(path, "tensor '" + name + "': bytes " + offset + "+" + length
+                    + " are outside its " + t.byteSize());
+        }
+        if (length == 0) {
             return ByteBuffer.allocate(0).order(ByteOrder.LITTLE_ENDIAN);
         }
         try {
-            return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin(), t.byteSize())
+            return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin() + offset, length)
                     .order(ByteOrder.LITTLE_ENDIAN);
         } catch (IOException e) {
             throw new SafetensorsException(path, "cannot map tensor '" + name + "': " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads bytes of one tensor from byte {@code offset} of its data into {@code dst} (from its
+     * position to its limit): for tensors read a slice at a time into one reused buffer, where
+     * mapping each slice would keep every mapped slice resident until the garbage collector runs.
+     */
+    public void read(String name, long offset, ByteBuffer dst) throws SafetensorsException {
+        TensorInfo t = info(name);
+        if (offset < 0 || offset + dst.remaining() > t.byteSize()) {
+            throw new SafetensorsException(path, "tensor '" + name + "': bytes " + offset + "+" + dst.remaining()
+                    + " are outside its " + t.byteSize());
+        }
+        try {
+            readFully(channel, dst, dataStart + t.begin() + offset);
+        } catch (IOException e) {
+            throw new SafetensorsException(path, "cannot read tensor '" + name + "': " + e.getMessage(), e);
         }
     }
 
