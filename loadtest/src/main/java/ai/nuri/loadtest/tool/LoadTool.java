@@ -286,8 +286,8 @@ public final class LoadTool {
                     parseDuration(interval), metrics, options.seed, rssTolerance);
             List<Dataset.Prompt> prompts = Dataset.load(options.dataset, Math.max(options.numPrompts, 100), options.seed,
                     options.inputLen, options.outputLen, options.endpoint.equals("completions"));
-            System.out.println(Soak.header());
-            Soak.Result result = new Soak(client, prompts, settings).run(s -> System.out.println(Soak.row(s)));
+            Soak.Result result = new Soak(client, prompts, settings).run(s -> System.out.println(Soak.row(s)),
+                    () -> System.out.println(Soak.header()));
             System.out.printf("idle before: %.0f live NDArrays, %.0f MiB resident; after: %.0f live NDArrays, %.0f MiB resident, "
                     + "KV %.1f%%%n", result.before().liveArrays(), result.before().rssBytes() / (1 << 20), result.after().liveArrays(),
                     result.after().rssBytes() / (1 << 20), 100 * result.after().kvUsage());

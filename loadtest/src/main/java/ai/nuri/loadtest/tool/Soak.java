@@ -77,7 +77,13 @@ final class Soak {
     }
 
     Result run(Consumer<Sample> onSample) throws Exception {
+        return run(onSample, () -> { });
+    }
+
+    /** As {@link #run(Consumer)}; {@code onStart} runs once the server has answered and the load begins. */
+    Result run(Consumer<Sample> onSample, Runnable onStart) throws Exception {
         Sample before = idleSample("before");
+        onStart.run();
         long start = System.nanoTime();
         long end = start + settings.duration().toNanos();
         ExecutorService workers = Executors.newFixedThreadPool(settings.concurrency());
@@ -180,8 +186,14 @@ final class Soak {
 
     /** The gauges the verdict needs, summed over their series (one model, or several). */
     private Map<String, Double> scrape() throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(settings.metricsUrl()).timeout(Duration.ofSeconds(10)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r;
+        try {
+            r = http.send(HttpRequest.newBuilder(settings.metricsUrl()).timeout(Duration.ofSeconds(10)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read the server's metrics at " + settings.metricsUrl() + " (" + e
+                    + "); is the server up, and are its metrics elsewhere (--metrics-url)?", e);
+        }
         if (r.statusCode() != 200) {
             throw new IllegalStateException("GET " + settings.metricsUrl() + " answered " + r.statusCode());
         }
