@@ -106,7 +106,8 @@ final class ResponsesResponder {
             public void onAbort(String reason) {
                 context.runOnContext(v -> {
                     if (reason.equals(ai.nuri.engine.Engine.SHUTDOWN)) {
-                        failed(503, "server_draining", "The server is shutting down");
+                        ApiException draining = ApiException.draining(); // as chat completions answers it
+                        failed(draining.status(), draining.code(), draining.getMessage());
                     } else {
                         failed(500, "server_error", "generation failed: " + reason);
                     }

@@ -145,7 +145,7 @@ final class Soak {
             client.sendAndAbandon(body, 0); // TLS: hang up once the response starts
             return;
         }
-        String path = base.getPath() + (client.target().endpoint().equals("chat") ? "/chat/completions" : "/completions");
+        String path = base.getPath() + client.path();
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         try (Socket socket = new Socket(base.getHost(), base.getPort() < 0 ? 80 : base.getPort())) {
             StringBuilder head = new StringBuilder("POST ").append(path).append(" HTTP/1.1\r\nHost: ").append(base.getHost())

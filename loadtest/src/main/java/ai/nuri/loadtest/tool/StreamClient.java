@@ -53,17 +53,27 @@ final class StreamClient {
         return target;
     }
 
+    /** The generating route under the base URL: {@code /chat/completions} or {@code /completions}. */
+    String path() {
+        return target.endpoint().equals("chat") ? "/chat/completions" : "/completions";
+    }
+
+    /** A POST of {@code body} to the route, with the key if there is one. */
+    private HttpRequest.Builder request(String body) {
+        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(target.baseUrl() + path())).timeout(target.timeout())
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+        if (target.apiKey() != null) {
+            req.header("Authorization", "Bearer " + target.apiKey());
+        }
+        return req;
+    }
+
     /**
      * A client that leaves mid-stream: sends the request, reads {@code lines} lines of the answer
      * (0: none), then closes the connection.
      */
     void sendAndAbandon(String body, int lines) throws IOException {
-        String path = target.endpoint().equals("chat") ? "/chat/completions" : "/completions";
-        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(target.baseUrl() + path)).timeout(target.timeout())
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
-        if (target.apiKey() != null) {
-            req.header("Authorization", "Bearer " + target.apiKey());
-        }
+        HttpRequest.Builder req = request(body);
         try {
             HttpResponse<java.io.InputStream> resp = http.send(req.build(), HttpResponse.BodyHandlers.ofInputStream());
             try (java.io.BufferedReader reader = new java.io.BufferedReader(
@@ -109,12 +119,7 @@ final class StreamClient {
     }
 
     Outcome send(String body, long runStartNanos) {
-        String path = target.endpoint().equals("chat") ? "/chat/completions" : "/completions";
-        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(target.baseUrl() + path)).timeout(target.timeout())
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
-        if (target.apiKey() != null) {
-            req.header("Authorization", "Bearer " + target.apiKey());
-        }
+        HttpRequest.Builder req = request(body);
         long sent = System.nanoTime();
         double start = (sent - runStartNanos) / 1e9;
         try {

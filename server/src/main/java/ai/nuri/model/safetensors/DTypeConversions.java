@@ -14,12 +14,9 @@ public final class DTypeConversions {
 
     /** Widens little-endian BF16 bytes to a direct FP32 buffer (exact). */
     public static ByteBuffer bf16ToFloat32(ByteBuffer bf16) {
-        ShortBuffer in = bf16.duplicate().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
-        int n = in.remaining();
+        int n = bf16.remaining() / 2;
         ByteBuffer out = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder());
-        for (int i = 0; i < n; i++) {
-            out.putInt(i * 4, (in.get(i) & 0xFFFF) << 16);
-        }
+        bf16ToFloat32(bf16, out, n);
         return out;
     }
 
