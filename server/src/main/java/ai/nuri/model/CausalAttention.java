@@ -25,12 +25,12 @@ public final class CausalAttention implements AttentionKernel {
     }
 
     @Override
-    public NDArray attend(int layer, NDArray q, NDArray k, NDArray v) {
+    public NDArray attend(int layer, NDArray q, NDArray k, NDArray v, Heads heads) {
         NDArray out = GroupedAttention.attend(
-                q.reshape(batch, length, q.getShape().get(1), q.getShape().get(2)),
-                k.reshape(batch, length, k.getShape().get(1), k.getShape().get(2)),
-                v.reshape(batch, length, v.getShape().get(1), v.getShape().get(2)),
+                q.reshape(batch, length, heads.query(), heads.size()),
+                k.reshape(batch, length, heads.keyValue(), heads.size()),
+                v.reshape(batch, length, heads.keyValue(), heads.size()),
                 mask);
-        return out.reshape(batch * length, out.getShape().get(2));
+        return out.reshape(batch * length, (long) heads.query() * heads.size());
     }
 }

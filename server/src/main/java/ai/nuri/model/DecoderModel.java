@@ -2,6 +2,7 @@ package ai.nuri.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
@@ -85,23 +86,31 @@ public final class DecoderModel implements CausalLm {
 
     @Override
     public NDArray embed(NDArray tokens) {
-        return embeddings.get(tokens);
+        return Rows.take(embeddings, tokens);
     }
 
     @Override
     public NDArray hiddenStatesFromEmbeddings(NDArray embedded, NDArray positions, Kernels kernels) {
         AttentionKernel attention = kernels.attention();
-        RotaryEmbedding.Angles rope = rotary.angles(positions, dtype);
+        RotaryEmbedding.Angles rope = rotary.angles(positions, dtype, config.headDim(), config.numHeads(),
+                config.numKvHeads());
         NDArray x = embedded;
         for (int i = 0; i < layers.size(); i++) {
-            x = layers.get(i).forward(x, rope, attention, i);
+            // Each layer's temporaries are freed when it ends: a step's memory does not grow with depth.
+            NDArray next;
+            try (NDScope layer = new NDScope()) {
+                next = layers.get(i).forward(x, rope, attention, i, kernels.inference());
+                NDScope.unregister(next);
+            }
+            NDScope.register(next);
+            x = next;
         }
         return finalNorm.apply(x);
     }
 
     @Override
     public NDArray hiddenStates(NDArray tokens, NDArray positions, Kernels kernels) {
-        return hiddenStates(tokens, positions, kernels.attention());
+        return hiddenStatesFromEmbeddings(embed(tokens), positions, kernels);
     }
 
     @Override

@@ -106,7 +106,7 @@ public final class HybridModel implements CausalLm {
                 case ATTENTION -> {
                     SelfAttention sa = SelfAttention.load(recording, m, c);
                     int kvLayer = attention++;
-                    yield (x, k) -> sa.forward(x, null, k.attention(), kvLayer);
+                    yield (x, k) -> sa.forward(x, null, k.attention(), kvLayer, k.inference());
                 }
                 case MLP -> {
                     SquaredReluMlp mlp = SquaredReluMlp.load(recording, m, c);

@@ -2,8 +2,16 @@ package ai.nuri.model;
 
 import ai.djl.ndarray.NDManager;
 
-/** The two places a step's sequences keep their history: keys and values, and recurrent state. */
-public record Kernels(AttentionKernel attention, RecurrentKernel recurrent) {
+/**
+ * The two places a step's sequences keep their history: keys and values, and recurrent state.
+ * {@code inference} true lets layers overwrite their own temporaries in place (one native call
+ * and one array fewer per op); only where nothing records gradients: serving, not training.
+ */
+public record Kernels(AttentionKernel attention, RecurrentKernel recurrent, boolean inference) {
+
+    public Kernels(AttentionKernel attention, RecurrentKernel recurrent) {
+        this(attention, recurrent, false);
+    }
 
     /** B right-padded sequences of L tokens each, from an empty history: training and references. */
     public static Kernels dense(NDManager manager, int batch, int length) {

@@ -175,15 +175,18 @@ public final class LanguageModel implements AutoCloseable {
                 }
             }
             Kernels kernels = new Kernels(new PagedAttention(manager, cache, batch),
-                    states == null ? RecurrentKernel.NONE : new PooledRecurrence(manager, states, batch));
+                    states == null ? RecurrentKernel.NONE : new PooledRecurrence(manager, states, batch), true);
             NDArray embedded = withImages(decoder.embed(manager.create(tokens)), batch, tokens);
             NDArray hidden = decoder.hiddenStatesFromEmbeddings(embedded, manager.create(positions), kernels);
             float[][] out = new float[batch.size()][];
             if (wanted == 0) {
                 return out; // only prefill chunks short of their prompt's end: no LM head at all
             }
-            NDArray rows = hidden.get(manager.create(java.util.Arrays.copyOf(lastRows, wanted)));
-            float[] flat = decoder.logits(rows).toType(DataType.FLOAT32, false).toFloatArray();
+            // A decode-only step wants every row, in order: no gather.
+            NDArray rows = wanted == total ? hidden : Rows.take(hidden, manager.create(java.util.Arrays.copyOf(lastRows, wanted)));
+            NDArray logits = decoder.logits(rows);
+            float[] flat = (decoder.dtype() == DataType.FLOAT32 ? logits : logits.toType(DataType.FLOAT32, false))
+                    .toFloatArray();
             int vocab = decoder.config().vocabSize();
             int row = 0;
             for (int i = 0; i < out.length; i++) {

@@ -18,16 +18,18 @@ public record SelfAttention(Projection q, Projection k, Projection v, Projection
                 c.numHeads(), c.numKvHeads(), c.headDim());
     }
 
-    /** {@code rope} null: no positional encoding (NemotronH's attention layers, whose Mamba layers carry position). */
-    public NDArray forward(NDArray x, RotaryEmbedding.Angles rope, AttentionKernel kernel, int layer) {
-        long t = x.getShape().get(0);
-        NDArray queries = q.apply(x).reshape(t, heads, headDim);
-        NDArray keys = k.apply(x).reshape(t, kvHeads, headDim);
+    /**
+     * {@code rope} null: no positional encoding (NemotronH's attention layers, whose Mamba layers
+     * carry position). Queries, keys and values stay flat rows ([T, heads * headDim]); the kernel
+     * shapes them as its layout needs.
+     */
+    public NDArray forward(NDArray x, RotaryEmbedding.Angles rope, AttentionKernel kernel, int layer, boolean inference) {
+        NDArray queries = q.apply(x);
+        NDArray keys = k.apply(x);
         if (rope != null) {
-            queries = rope.apply(queries);
-            keys = rope.apply(keys);
+            queries = rope.apply(queries, heads, inference);
+            keys = rope.apply(keys, kvHeads, inference);
         }
-        NDArray values = v.apply(x).reshape(t, kvHeads, headDim);
-        return o.apply(kernel.attend(layer, queries, keys, values));
+        return o.apply(kernel.attend(layer, queries, keys, v.apply(x), new AttentionKernel.Heads(heads, kvHeads, headDim)));
     }
 }

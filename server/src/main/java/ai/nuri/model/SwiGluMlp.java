@@ -15,7 +15,15 @@ public record SwiGluMlp(Projection gate, Projection up, Projection down) impleme
 
     @Override
     public NDArray apply(NDArray x) {
+        return apply(x, false);
+    }
+
+    @Override
+    public NDArray apply(NDArray x, boolean inference) {
         NDArray g = gate.apply(x);
+        if (inference) {
+            return down.apply(g.muli(Activation.sigmoid(g)).muli(up.apply(x)));
+        }
         NDArray silu = g.mul(Activation.sigmoid(g));
         return down.apply(silu.mul(up.apply(x)));
     }

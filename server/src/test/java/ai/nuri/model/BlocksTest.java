@@ -81,8 +81,9 @@ class BlocksTest {
     void fullRotaryMatchesHandDerivedRotation() {
         // head [1, 2, 3, 4], theta 100, dim 4: inverse frequencies [1, 0.1]; position 1.
         RotaryEmbedding rope = new RotaryEmbedding(4, 100.0, null);
-        NDArray x = manager.create(new float[] {1, 2, 3, 4}).reshape(1, 1, 4);
-        float[] y = rope.angles(manager.create(new long[] {1}), ai.djl.ndarray.types.DataType.FLOAT32).apply(x).toFloatArray();
+        NDArray x = manager.create(new float[] {1, 2, 3, 4}).reshape(1, 4);
+        float[] y = rope.angles(manager.create(new long[] {1}), ai.djl.ndarray.types.DataType.FLOAT32, 4, 1)
+                .apply(x, 1).toFloatArray();
         assertEquals(Math.cos(1) - 3 * Math.sin(1), y[0], 1e-6);
         assertEquals(2 * Math.cos(0.1) - 4 * Math.sin(0.1), y[1], 1e-6);
         assertEquals(3 * Math.cos(1) + Math.sin(1), y[2], 1e-6);
@@ -97,8 +98,8 @@ class BlocksTest {
         RotaryEmbedding rope = new RotaryEmbedding(rotDim, 10000.0, null);
         long[] positions = {0, 5, 17};
         float[] x = randomFloats(positions.length * heads * headDim, 1);
-        float[] y = rope.angles(manager.create(positions), ai.djl.ndarray.types.DataType.FLOAT32)
-                .apply(manager.create(x).reshape(positions.length, heads, headDim)).toFloatArray();
+        float[] y = rope.angles(manager.create(positions), ai.djl.ndarray.types.DataType.FLOAT32, headDim, heads)
+                .apply(manager.create(x).reshape(positions.length, heads * headDim), heads).toFloatArray();
         double[] inv = TestModels.plainInverseFrequencies(rotDim, 10000.0);
         for (int t = 0; t < positions.length; t++) {
             for (int h = 0; h < heads; h++) {
@@ -179,8 +180,9 @@ class BlocksTest {
         float[] q = randomFloats(n * heads * hd, 1);
         float[] k = randomFloats(n * kvHeads * hd, 1);
         float[] v = randomFloats(n * kvHeads * hd, 1);
-        float[] out = new CausalAttention(manager, 1, n).attend(0, manager.create(q).reshape(n, heads, hd),
-                manager.create(k).reshape(n, kvHeads, hd), manager.create(v).reshape(n, kvHeads, hd)).toFloatArray();
+        float[] out = new CausalAttention(manager, 1, n).attend(0, manager.create(q).reshape(n, heads * hd),
+                manager.create(k).reshape(n, kvHeads * hd), manager.create(v).reshape(n, kvHeads * hd),
+                new AttentionKernel.Heads(heads, kvHeads, hd)).toFloatArray();
         double[][][] keys = new double[n][kvHeads][];
         double[][][] values = new double[n][kvHeads][];
         for (int t = 0; t < n; t++) {

@@ -127,6 +127,82 @@ class DecoderModelTest {
         }
     }
 
+    @Test
+    void decodeGroupsOfSimilarContextGiveEachSequenceItsOwnLogits() {
+        ModelConfig c = TestModels.llama();
+        int[][] seqs = {TestModels.randomTokens(30, c.vocabSize(), 1), TestModels.randomTokens(3, c.vocabSize(), 2),
+                TestModels.randomTokens(27, c.vocabSize(), 3), TestModels.randomTokens(5, c.vocabSize(), 4),
+                TestModels.randomTokens(12, c.vocabSize(), 5)};
+        try (DecoderModel model = TestModels.build(c, 11)) {
+            LanguageModel lm = new LanguageModel("t", null, model, null);
+            try (PagedKvCache cache = lm.newKvCache(64, 4)) {
+                List<BlockTable> tables = new ArrayList<>();
+                List<SequenceChunk> prefill = new ArrayList<>();
+                for (int[] s : seqs) {
+                    BlockTable t = cache.newBlockTable();
+                    assertTrue(t.reserve(s.length, cache.allocator()));
+                    tables.add(t);
+                    prefill.add(new SequenceChunk(t, Arrays.copyOf(s, s.length - 1), 0));
+                }
+                lm.forward(prefill, cache);
+                BlockTable fresh = cache.newBlockTable();
+                int[] freshTokens = TestModels.randomTokens(7, c.vocabSize(), 8);
+                assertTrue(fresh.reserve(freshTokens.length, cache.allocator()));
+                // Decodes of contexts 5, 30, 12, 27 and 3 with a prefill among them, in scrambled order; groups are
+                // cheap here (4 keys), so the decodes split by length and their rows are gathered and put back.
+                int[] order = {3, 0, 4, 2, 1};
+                List<SequenceChunk> step = new ArrayList<>();
+                for (int i : order) {
+                    step.add(new SequenceChunk(tables.get(i), new int[] {seqs[i][seqs[i].length - 1]}, seqs[i].length - 1));
+                    if (step.size() == 2) {
+                        step.add(new SequenceChunk(fresh, freshTokens, 0));
+                    }
+                }
+                float[][] out = forwardWithGroupCost(model, cache, step, 4);
+                int row = 0;
+                for (int k = 0; k < step.size(); k++) {
+                    if (step.get(k).tokens().length > 1) {
+                        assertClose(denseLogits(model, freshTokens)[freshTokens.length - 1], out[k], "fresh prefill");
+                    } else {
+                        int i = order[row++];
+                        assertClose(denseLogits(model, seqs[i])[seqs[i].length - 1], out[k], "sequence " + i);
+                    }
+                }
+            }
+        }
+    }
+
+    /** LanguageModel.forward with an attention kernel whose decode groups cost {@code groupCost} keys. */
+    private static float[][] forwardWithGroupCost(DecoderModel model, PagedKvCache cache, List<SequenceChunk> step,
+            int groupCost) {
+        try (NDScope ignored = new NDScope()) {
+            NDManager m = model.manager();
+            List<Long> tokens = new ArrayList<>();
+            List<Long> positions = new ArrayList<>();
+            long[] last = new long[step.size()];
+            for (int k = 0; k < step.size(); k++) {
+                SequenceChunk chunk = step.get(k);
+                for (int j = 0; j < chunk.tokens().length; j++) {
+                    tokens.add((long) chunk.tokens()[j]);
+                    positions.add((long) chunk.start() + j);
+                }
+                last[k] = tokens.size() - 1;
+            }
+            Kernels kernels = new Kernels(new ai.nuri.model.kv.PagedAttention(m, cache, step, groupCost),
+                    RecurrentKernel.NONE, true);
+            NDArray hidden = model.hiddenStatesFromEmbeddings(
+                    model.embed(m.create(tokens.stream().mapToLong(Long::longValue).toArray())),
+                    m.create(positions.stream().mapToLong(Long::longValue).toArray()), kernels);
+            float[] flat = model.logits(Rows.take(hidden, m.create(last))).toFloatArray();
+            int v = model.config().vocabSize();
+            float[][] out = new float[step.size()][];
+            for (int k = 0; k < out.length; k++) {
+                out[k] = Arrays.copyOfRange(flat, k * v, (k + 1) * v);
+            }
+            return out;
+        }
+    }
+
     static double[][] denseLogits(CausalLm model, int[] tokens) {
         int v = model.config().vocabSize();
         try (NDScope ignored = new NDScope()) {

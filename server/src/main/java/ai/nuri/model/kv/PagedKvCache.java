@@ -8,13 +8,21 @@ import ai.djl.ndarray.types.Shape;
 /**
  * The KV pool (vLLM's PagedAttention layout): per layer, one key and one value tensor of
  * [numBlocks * blockSize, kvHeads, headDim], addressed by slot. Sequences own blocks through
- * their {@link BlockTable}s; the tensors themselves are allocated once.
+ * their {@link BlockTable}s; the tensors themselves are allocated once. Each tensor has two views
+ * sharing its memory: by slot ([slots, kvHeads * headDim], how a step's new keys are written, one
+ * row per token) and by head ([slots * kvHeads, headDim], how attention gathers each key/value
+ * head's history already in the order its matrix multiplication reads, with no transpose copy).
  */
 public final class PagedKvCache implements AutoCloseable {
     private final NDManager manager;
     private final int blockSize;
-    private final NDArray[] keys;
-    private final NDArray[] values;
+    private final int kvHeads;
+    private final int headDim;
+    private final DataType dtype;
+    private final NDArray[] keyRows;
+    private final NDArray[] keyHeads;
+    private final NDArray[] valueRows;
+    private final NDArray[] valueHeads;
     private final BlockAllocator allocator;
 
     public PagedKvCache(NDManager parent, int layers, int kvHeads, int headDim, int numBlocks, int blockSize,
@@ -29,12 +37,20 @@ public final class PagedKvCache implements AutoCloseable {
         }
         this.manager = parent.newSubManager();
         this.blockSize = blockSize;
-        this.keys = new NDArray[layers];
-        this.values = new NDArray[layers];
-        Shape shape = new Shape((long) numBlocks * blockSize, kvHeads, headDim);
+        this.kvHeads = kvHeads;
+        this.headDim = headDim;
+        this.dtype = dtype;
+        this.keyRows = new NDArray[layers];
+        this.keyHeads = new NDArray[layers];
+        this.valueRows = new NDArray[layers];
+        this.valueHeads = new NDArray[layers];
+        long slots = (long) numBlocks * blockSize;
+        Shape byHead = new Shape(slots * kvHeads, headDim);
         for (int i = 0; i < layers; i++) {
-            keys[i] = manager.zeros(shape, dtype);
-            values[i] = manager.zeros(shape, dtype);
+            keyHeads[i] = manager.zeros(byHead, dtype);
+            keyRows[i] = keyHeads[i].reshape(slots, (long) kvHeads * headDim);
+            valueHeads[i] = manager.zeros(byHead, dtype);
+            valueRows[i] = valueHeads[i].reshape(slots, (long) kvHeads * headDim);
         }
         this.allocator = new BlockAllocator(numBlocks, prefixCaching);
     }
@@ -51,12 +67,36 @@ public final class PagedKvCache implements AutoCloseable {
         return new BlockTable(blockSize);
     }
 
-    public NDArray keys(int layer) {
-        return keys[layer];
+    public int kvHeads() {
+        return kvHeads;
     }
 
-    public NDArray values(int layer) {
-        return values[layer];
+    public int headDim() {
+        return headDim;
+    }
+
+    /** A layer's keys by slot: [slots, kvHeads * headDim]. */
+    public NDArray keyRows(int layer) {
+        return keyRows[layer];
+    }
+
+    /** A layer's keys by head: row {@code slot * kvHeads + head} of [slots * kvHeads, headDim]. */
+    public NDArray keyHeads(int layer) {
+        return keyHeads[layer];
+    }
+
+    /** A layer's values by slot, as {@link #keyRows}. */
+    public NDArray valueRows(int layer) {
+        return valueRows[layer];
+    }
+
+    /** A layer's values by head, as {@link #keyHeads}. */
+    public NDArray valueHeads(int layer) {
+        return valueHeads[layer];
+    }
+
+    public DataType dtype() {
+        return dtype;
     }
 
     /** Fraction of blocks in use, 0..1. */
