@@ -272,13 +272,20 @@ public final class Engine implements AutoCloseable {
             tokens += sc.tokens();
         }
         float[][] logits = model.forward(chunks, cache, states);
+        List<Sequence> sampling = new ArrayList<>(plan.size());
+        List<float[]> rows = new ArrayList<>(plan.size());
         for (int i = 0; i < plan.size(); i++) {
             Sequence s = plan.get(i).sequence();
             s.computed += plan.get(i).tokens();
             scheduler.registerFullBlocks(s);
             if (s.computed == s.length()) {
-                sampleOrFail(s, logits[i]);
+                sampling.add(s);
+                rows.add(logits[i]);
             }
+        }
+        Draw[] draws = drawAll(sampling, rows);
+        for (int k = 0; k < draws.length; k++) {
+            emitOrFail(sampling.get(k), draws[k]);
         }
         observer.onStep(plan.size(), tokens, (System.nanoTime() - stepStart) / 1e9);
     }
@@ -342,43 +349,90 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** A sequence's next token and, if it asked for logprobs, its raw logits; or why it fails. */
+    private record Draw(int token, float[] raw, String failure) {
+        static Draw failed(String failure) {
+            return new Draw(-1, null, failure);
+        }
+    }
+
+    /** Rows sampled on the common fork-join pool from this many up; fewer are not worth handing over. */
+    private static final int PARALLEL_ROWS = 4;
+
     /**
-     * Samples one sequence's next token; a fault confined to this sequence (non-finite logits, as
-     * an fp16 overflow gives, or an exception while sampling it) fails it alone.
+     * Draws every sampled sequence's next token. Rows are independent (each sequence has its own
+     * random stream, penalties and UTF-8 state), so unconstrained ones are drawn in parallel: at
+     * batch 64 with a large vocabulary sampling is otherwise a large share of a CPU step. Rows with
+     * an output constraint are drawn here, on the engine thread: the constraint's vocabulary keeps
+     * caches that are not shared across threads.
      */
-    private void sampleOrFail(Sequence s, float[] logits) {
+    private Draw[] drawAll(List<Sequence> sequences, List<float[]> rows) {
+        Draw[] draws = new Draw[sequences.size()];
+        boolean anyFree = sequences.stream().anyMatch(s -> s.request.constraint() == null);
+        if (anyFree) {
+            utf8(); // built once here; the drawing threads only read it
+        }
+        java.util.stream.IntStream free = java.util.stream.IntStream.range(0, draws.length)
+                .filter(k -> sequences.get(k).request.constraint() == null);
+        (draws.length >= PARALLEL_ROWS ? free.parallel() : free).forEach(k -> draws[k] = draw(sequences.get(k), rows.get(k)));
+        for (int k = 0; k < draws.length; k++) {
+            if (draws[k] == null) {
+                draws[k] = draw(sequences.get(k), rows.get(k));
+            }
+        }
+        return draws;
+    }
+
+    /**
+     * Picks one sequence's next token. Touches only that sequence's own state (and, for a
+     * constrained one, the shared vocabulary). A fault confined to the sequence (non-finite
+     * logits, as an fp16 overflow gives, or an exception while sampling it) is its failure.
+     */
+    private Draw draw(Sequence s, float[] logits) {
         for (float v : logits) {
             if (Float.isNaN(v) || v == Float.POSITIVE_INFINITY) {
                 LOG.warn("sequence failed: the model's logits are not finite (NaN or +infinity)");
-                abort(s, NUMERICAL_ERROR);
-                return;
+                return Draw.failed(NUMERICAL_ERROR);
             }
         }
         try {
-            sampleAndEmit(s, logits);
+            SamplingParams p = s.request.params();
+            float[] raw = s.request.logprobs() >= 0 ? logits.clone() : null;
+            if (s.request.constraint() != null) {
+                if (s.guide == null) {
+                    s.guide = new GuidedSequence(s.request.constraint(), vocabulary());
+                }
+                // End-of-sequence only where the text is complete (and never with ignore_eos: max_tokens decides).
+                boolean mayEnd = s.guide.mayEnd() && !p.ignoreEos();
+                if (!Sampler.constrain(logits, s.guide.allowedTokens(), mayEnd ? eosArray : NO_TOKENS)) {
+                    return Draw.failed("the output constraint cannot be continued with this model's vocabulary");
+                }
+            } else {
+                utf8().restrict(logits, s.utf8State); // a constraint walks UTF-8 itself
+            }
+            return new Draw(Sampler.sample(logits, p, s.seen, s.outputCounts, s.random), raw, null);
         } catch (RuntimeException e) {
             LOG.error("sampling failed; failing this sequence only", e);
+            return Draw.failed("engine error: " + e);
+        }
+    }
+
+    /** Appends a drawn token and sends it on, or fails the sequence alone. */
+    private void emitOrFail(Sequence s, Draw draw) {
+        if (draw.failure() != null) {
+            abort(s, draw.failure());
+            return;
+        }
+        try {
+            emit(s, draw.token(), draw.raw());
+        } catch (RuntimeException e) {
+            LOG.error("emitting a token failed; failing this sequence only", e);
             abort(s, "engine error: " + e);
         }
     }
 
-    private void sampleAndEmit(Sequence s, float[] logits) {
+    private void emit(Sequence s, int token, float[] raw) {
         SamplingParams p = s.request.params();
-        float[] raw = s.request.logprobs() >= 0 ? logits.clone() : null;
-        if (s.request.constraint() != null) {
-            if (s.guide == null) {
-                s.guide = new GuidedSequence(s.request.constraint(), vocabulary());
-            }
-            // End-of-sequence only where the text is complete (and never with ignore_eos: max_tokens decides).
-            boolean mayEnd = s.guide.mayEnd() && !p.ignoreEos();
-            if (!Sampler.constrain(logits, s.guide.allowedTokens(), mayEnd ? eosArray : NO_TOKENS)) {
-                abort(s, "the output constraint cannot be continued with this model's vocabulary");
-                return;
-            }
-        } else {
-            utf8().restrict(logits, s.utf8State); // a constraint walks UTF-8 itself
-        }
-        int token = Sampler.sample(logits, p, s.seen, s.outputCounts, s.random);
         boolean constraintDone = false;
         if (s.guide != null && !eosIds.contains(token)) {
             if (!s.guide.advance(token)) { // only with non-finite logits: this sequence fails, the others go on

@@ -27,25 +27,35 @@ public final class Sampler {
         Distribution d = distribution(logits, p);
         double r = random.nextDouble() * d.total();
         double cumulative = 0;
+        int last = -1;
         for (int k = 0; k < d.size(); k++) { // in id order, as a draw over the whole vocabulary would go
-            cumulative += d.weights()[k];
-            if (r < cumulative) {
-                return d.ids()[k];
+            double w = d.weights()[k];
+            if (w > 0) {
+                cumulative += w;
+                last = k;
+                if (r < cumulative) {
+                    return d.id(k);
+                }
             }
         }
-        return d.ids()[d.size() - 1]; // rounding left r just above the total
+        return d.id(last); // rounding left r just above the total: the last token with any weight
     }
 
     /**
-     * What a draw picks from: the surviving tokens in id order and their unnormalised weights
-     * ({@code exp((logit - max) / T)}, so the most likely has weight 1), summing to {@code total}.
+     * What a draw picks from: the candidate tokens in id order ({@code ids} null: the whole
+     * vocabulary) and their unnormalised weights ({@code exp((logit - max) / T)}, so the most likely
+     * has weight 1, 0 for a token that cannot be drawn), summing to {@code total}.
      */
     record Distribution(int[] ids, double[] weights, int size, double total) {
+        int id(int k) {
+            return ids == null ? k : ids[k];
+        }
+
         /** As probabilities over the whole vocabulary (for tests). */
         double[] dense(int vocab) {
             double[] out = new double[vocab];
             for (int k = 0; k < size; k++) {
-                out[ids[k]] = weights[k] / total;
+                out[id(k)] += weights[k] / total;
             }
             return out;
         }
@@ -85,7 +95,7 @@ public final class Sampler {
             double w = x == Float.NEGATIVE_INFINITY ? 0 : Math.exp(((double) x - max) * invT);
             weights[k] = w;
             total += w;
-            if (w > 0) {
+            if (w > 0 && p.topP() < 1.0) {
                 int b = bucket(w);
                 massByExponent[b] += w;
                 countByExponent[b]++;
@@ -93,6 +103,9 @@ public final class Sampler {
         }
         boolean[] inTopP = p.topP() < 1.0 ? topP(weights, size, total, p.topP(), massByExponent, countByExponent) : null;
         double minWeight = p.minP(); // min-p: relative to the top weight, which is 1
+        if (inTopP == null && minWeight == 0) {
+            return new Distribution(ids, weights, size, total); // nothing filtered: draw from the weights as they are
+        }
         int[] keptIds = new int[size];
         double[] keptWeights = new double[size];
         int kept = 0;
@@ -111,48 +124,87 @@ public final class Sampler {
 
     private static final int EXPONENT_BUCKETS = 64;
 
-    /** Which power-of-two band a weight in (0, 1] falls in: 0 for [0.5, 1], 63 for everything below 2^-63. */
+    /**
+     * Which power-of-two band a weight in (0, 1] falls in: 0 for [0.5, 1], 63 for everything below
+     * 2^-63. Taken from the weight as a float, as the ranking keys are, so bands and slices order
+     * tokens exactly as their keys do.
+     */
     private static int bucket(double w) {
-        return Math.min(EXPONENT_BUCKETS - 1, Math.max(0, -Math.getExponent(w) - 1));
+        return Math.min(EXPONENT_BUCKETS - 1, Math.max(0, -Math.getExponent((float) w) - 1));
     }
 
     /**
      * Which candidates top-p keeps: taken from the most likely down (ties: lowest id first) until
-     * their mass reaches {@code topP} of the total. Only the bands the histogram says are needed
-     * are sorted, as primitive keys.
+     * their mass reaches {@code topP} of the total. The exponent histogram finds the band where
+     * the mass is reached; every band above it is kept whole. Within that band a second histogram
+     * over the top mantissa bits finds the slice where it is reached; the slices above are kept
+     * whole and only that one slice is sorted, as primitive keys. A near-flat distribution (tens
+     * of thousands of tokens in one band) so sorts a few dozen.
      */
     private static boolean[] topP(double[] weights, int size, double total, double topP, double[] massByExponent,
             int[] countByExponent) {
         double target = topP * total;
-        double mass = 0;
-        int last = 0;
-        int candidates = 0;
-        for (; last < EXPONENT_BUCKETS; last++) {
-            mass += massByExponent[last];
-            candidates += countByExponent[last];
-            if (mass >= target) {
-                break;
+        double above = 0; // mass of the bands kept whole
+        int band = 0;
+        for (; band < EXPONENT_BUCKETS - 1 && above + massByExponent[band] < target; band++) {
+            above += massByExponent[band];
+        }
+        double[] massBySlice = new double[MANTISSA_SLICES];
+        int[] countBySlice = new int[MANTISSA_SLICES];
+        for (int k = 0; k < size; k++) {
+            double w = weights[k];
+            if (w > 0 && bucket(w) == band) {
+                int s = slice(w, band);
+                massBySlice[s] += w;
+                countBySlice[s]++;
             }
         }
-        long[] keys = new long[candidates];
+        int cut = MANTISSA_SLICES - 1;
+        for (; cut > 0 && above + massBySlice[cut] < target; cut--) {
+            above += massBySlice[cut];
+        }
+        boolean[] keep = new boolean[size];
+        long[] keys = new long[countBySlice[cut]];
         int c = 0;
         for (int k = 0; k < size; k++) {
             double w = weights[k];
-            if (w > 0 && bucket(w) <= last) {
-                // The weight in the high bits (positive floats order as their bits), then the lower position
-                // (= lower id) first among equal weights.
-                keys[c++] = ((long) Float.floatToIntBits((float) w) << 32) | (Integer.MAX_VALUE - k);
+            if (w > 0) {
+                int b = bucket(w);
+                if (b < band || (b == band && slice(w, band) > cut)) {
+                    keep[k] = true;
+                } else if (b == band && slice(w, band) == cut) {
+                    // The weight in the high bits (positive floats order as their bits), then the lower position
+                    // (= lower id) first among equal weights.
+                    keys[c++] = ((long) Float.floatToIntBits((float) w) << 32) | (Integer.MAX_VALUE - k);
+                }
             }
         }
         Arrays.sort(keys, 0, c);
-        boolean[] keep = new boolean[size];
-        double cumulative = 0;
+        double cumulative = above;
         for (int j = c - 1; j >= 0 && cumulative < target; j--) {
             int k = Integer.MAX_VALUE - (int) (keys[j] & 0xFFFFFFFFL);
             keep[k] = true;
             cumulative += weights[k];
         }
         return keep;
+    }
+
+    private static final int MANTISSA_SLICES = 1024;
+
+    /**
+     * Which of 1,024 equal slices of its power-of-two band a weight falls in, by its top mantissa
+     * bits, so that a higher slice holds higher weights. Band 0 also holds the top weight, 1, in
+     * its top slice; the last band gathers every smaller exponent, so it is one slice.
+     */
+    private static int slice(double w, int band) {
+        if (band == EXPONENT_BUCKETS - 1) {
+            return 0;
+        }
+        float f = (float) w;
+        if (Math.getExponent(f) != -band - 1) {
+            return MANTISSA_SLICES - 1;
+        }
+        return (Float.floatToRawIntBits(f) >>> 13) & (MANTISSA_SLICES - 1);
     }
 
     /** The ids of the k largest logits (ties: lowest ids), by a bounded min-heap: O(n log k), no boxing. */

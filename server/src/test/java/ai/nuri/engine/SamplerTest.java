@@ -100,20 +100,22 @@ class SamplerTest {
 
     /**
      * The fast sampler's distribution equals the naive reference's for random logits (Gaussian, and
-     * coarsely quantised so that many values tie) under every combination of the filters, at 50 and
-     * 32,000 tokens.
+     * coarsely quantised so that many values tie; and nearly flat, as an untrained model gives, so
+     * that every weight falls in one power-of-two band and top-p cuts inside it) under every
+     * combination of the filters, at 50 and 32,000 tokens.
      */
     @Test
     void theDistributionIsTheNaiveReferencesUnderEveryFilter() {
         SplittableRandom random = new SplittableRandom(5);
         int compared = 0;
         for (int vocab : new int[] {50, 32_000}) {
-            for (int trial = 0; trial < (vocab == 50 ? 6 : 2); trial++) {
+            for (int trial = 0; trial < (vocab == 50 ? 8 : 4); trial++) {
                 float[] logits = new float[vocab];
                 boolean ties = trial % 2 == 1;
+                boolean flat = trial % 4 >= 2;
                 for (int i = 0; i < vocab; i++) {
-                    double g = random.nextGaussian() * 3;
-                    logits[i] = ties ? Math.round(g * 2) / 2f : (float) g;
+                    double g = random.nextGaussian() * (flat ? 0.1 : 3);
+                    logits[i] = ties ? Math.round(g * (flat ? 512 : 2)) / (flat ? 512f : 2f) : (float) g;
                 }
                 for (double t : new double[] {0.3, 1.0, 1.7}) {
                     for (double topP : new double[] {1.0, 0.95, 0.5, 0.1}) {
@@ -132,7 +134,7 @@ class SamplerTest {
                 }
             }
         }
-        assertEquals((6 + 2) * 3 * 4 * 4 * 2, compared);
+        assertEquals((8 + 4) * 3 * 4 * 4 * 2, compared);
     }
 
     /** Draws follow the reference distribution (frequencies within 5 standard deviations), and a seed fixes them. */
