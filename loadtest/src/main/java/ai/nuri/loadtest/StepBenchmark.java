@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.nuri.engine.Sampler;
 import ai.nuri.engine.SamplingParams;
 import ai.nuri.model.LanguageModel;
@@ -37,7 +38,11 @@ import java.util.stream.IntStream;
  * prefilled prompt: what a decode step costs does not depend on the values it reads.
  *
  * <pre>java --enable-native-access=ALL-UNNAMED -cp "loadtest/target/nuri-loadtest.jar:server/target/nuri-server.jar" \
- *     ai.nuri.loadtest.StepBenchmark /tmp/bench-llama [--batches 1,8,32,64,128] [--context 128] [--steps 8]</pre>
+ *     ai.nuri.loadtest.StepBenchmark /tmp/bench-llama [--batches 1,8,32,64,128] [--context 128] [--steps 8]
+ *     [--profile folder]</pre>
+ *
+ * <p>{@code --profile}: one more greedy step per batch size under libtorch's profiler, written as a
+ * Chrome trace ({@code chrome://tracing}, or summed by op name with any JSON tool).
  */
 public final class StepBenchmark {
     private static final int BLOCK = 16;
@@ -51,11 +56,13 @@ public final class StepBenchmark {
         int[] batches = {1, 8, 32, 64, 128};
         int context = 128;
         int steps = 8;
+        Path profile = null; // a folder: one step per batch size under libtorch's profiler, a Chrome trace each
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--batches" -> batches = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
                 case "--context" -> context = Integer.parseInt(args[++i]);
                 case "--steps" -> steps = Integer.parseInt(args[++i]);
+                case "--profile" -> profile = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -74,7 +81,8 @@ public final class StepBenchmark {
                 double matmulMs = matmulsAloneMs(model, b);
                 double limit = b / (weightBytes / bandwidth);
                 for (boolean topP : new boolean[] {false, true}) {
-                    Step s = decodeSteps(model, b, context, steps, topP);
+                    Step s = decodeSteps(model, b, context, steps, topP,
+                            profile == null || topP ? null : profile.resolve("step-batch" + b + ".json"));
                     double tokensPerSecond = b / (s.stepMs / 1000);
                     System.out.printf("| %d | %s | %.1f | %.2f | %.1f%% | %.1f | %.1f | %.2f | %.1f | %.0f%% | %d | %.1f |%n",
                             b, topP ? "top-p 0.9" : "greedy", s.stepMs, s.samplingMs, 100 * s.samplingMs / s.stepMs,
@@ -91,7 +99,8 @@ public final class StepBenchmark {
     private record Step(double stepMs, double samplingMs, long jniCalls, Map<String, Long> jniByMethod, long peakRssBytes) {}
 
     /** Median over {@code steps} timed decode steps after two warm-up steps. */
-    private static Step decodeSteps(LanguageModel model, int batch, int context, int steps, boolean topP) throws IOException {
+    private static Step decodeSteps(LanguageModel model, int batch, int context, int steps, boolean topP, Path trace)
+            throws IOException {
         int total = context + steps + 4;
         int blocksPerSequence = (total + BLOCK - 1) / BLOCK;
         SamplingParams params = topP
@@ -138,6 +147,21 @@ public final class StepBenchmark {
                     long t2 = System.nanoTime();
                     if (s == 0) {
                         peak = peakRss() - rssBefore;
+                    }
+                    if (counted && trace != null) { // the counted step again, under the profiler, not timed
+                        Files.createDirectories(trace.getParent());
+                        JniUtils.startProfile(false, false, false);
+                        List<SequenceChunk> again = new ArrayList<>(batch);
+                        for (int i = 0; i < batch; i++) {
+                            again.add(new SequenceChunk(tables.get(i), states == null ? -1 : i, new int[] {last[i]},
+                                    context + s + 3));
+                        }
+                        if (states == null) {
+                            model.forward(again, cache);
+                        } else {
+                            model.forward(again, cache, states);
+                        }
+                        JniUtils.stopProfile(trace.toString());
                     }
                     if (counted) {
                         byMethod = JniCounter.stop();

@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * The continuous-batching engine of one model. One thread owns the model, its KV pool and every
  * sequence; other threads only submit and cancel. Each step: take new arrivals, drop cancelled
  * sequences, schedule a batch (prefill chunks and decode tokens together), run one forward pass,
- * sample, stream, and retire what finished.
+ * sample, retire what finished, and hand the tokens to the {@link OutputProcessor}, whose own
+ * thread turns them into text for the listeners while the next step runs.
  */
 public final class Engine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
@@ -53,6 +54,7 @@ public final class Engine implements AutoCloseable {
     /** Every token's bytes, for the two above (engine thread only). */
     private byte[][] tokenPieces;
     private final Thread thread;
+    private final OutputProcessor output;
     private volatile boolean draining;
     /** Set by {@link #abortInFlight}: the reason every remaining request is to end with. */
     private volatile String stopReason;
@@ -85,6 +87,7 @@ public final class Engine implements AutoCloseable {
         this.scheduler = new Scheduler(config, cache.allocator(), states, observer);
         this.eosIds = Set.copyOf(model.generationConfig().eosTokenIds());
         this.eosArray = eosIds.stream().mapToInt(Integer::intValue).filter(id -> id < model.config().vocabSize()).toArray();
+        this.output = new OutputProcessor("nuri-output-" + model.id());
         this.thread = new Thread(this::loop, "nuri-engine-" + model.id());
         thread.setDaemon(true);
         thread.start();
@@ -201,17 +204,25 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** Retires sequences a stop string ended (they finished) and drops cancelled ones. */
     private void dropCancelled() {
+        List<Sequence> stopped = new ArrayList<>();
         List<Sequence> cancelled = new ArrayList<>();
-        for (Sequence s : scheduler.running) {
-            if (s.isCancelled()) {
-                cancelled.add(s);
+        for (java.util.Collection<Sequence> queue : List.<java.util.Collection<Sequence>>of(scheduler.running, scheduler.waiting)) {
+            for (Sequence s : queue) {
+                if (s.isStoppedByText()) {
+                    stopped.add(s);
+                } else if (s.isCancelled()) {
+                    cancelled.add(s);
+                }
             }
         }
-        for (Sequence s : scheduler.waiting) {
-            if (s.isCancelled()) {
-                cancelled.add(s);
-            }
+        for (Sequence s : stopped) {
+            retire(s);
+            long now = System.nanoTime();
+            observer.onFinished(FinishReason.STOP, s.promptLength(), s.textStopTokens(), (now - s.arrivalNanos) / 1e9,
+                    (now - s.firstTokenNanos) / 1e9);
+            output.finishStopped(s);
         }
         for (Sequence s : cancelled) {
             abort(s, s.cancelReason());
@@ -243,7 +254,7 @@ public final class Engine implements AutoCloseable {
     private void abort(Sequence s, String reason) {
         retire(s);
         observer.onAborted(reason);
-        s.request.listener().onAbort(reason);
+        output.abort(s, reason);
     }
 
     private void step() {
@@ -431,7 +442,14 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes a sampled token into its sequence and decides every end the token alone shows; the
+     * text, stop strings and the listener's calls are the output processor's.
+     */
     private void emit(Sequence s, int token, float[] raw) {
+        if (s.isStoppedByText()) {
+            return; // its text has ended; it is retired at the start of the next step
+        }
         SamplingParams p = s.request.params();
         boolean constraintDone = false;
         if (s.guide != null && !eosIds.contains(token)) {
@@ -454,37 +472,19 @@ public final class Engine implements AutoCloseable {
         }
         s.lastTokenNanos = now;
 
+        boolean stopToken = p.stopTokenIds().contains(token) || (!p.ignoreEos() && eosIds.contains(token));
         FinishReason finish = null;
-        boolean byStopString = false;
-        String text;
-        if (p.stopTokenIds().contains(token) || (!p.ignoreEos() && eosIds.contains(token))) {
+        if (stopToken || constraintDone) { // a constrained text that is complete may have nothing after it
             finish = FinishReason.STOP;
-            text = "";
-        } else {
-            var step = s.stops.offer(s.detokenizer.add(token));
-            text = step.emit();
-            if (step.stopped()) {
-                finish = FinishReason.STOP;
-                byStopString = true;
-            }
-        }
-        if (finish == null && constraintDone) {
-            finish = FinishReason.STOP; // the constrained text is complete and nothing may follow
-        }
-        if (finish == null && (s.outputLength() >= p.maxTokens() || s.length() >= config.maxModelLen())) {
+        } else if (s.outputLength() >= p.maxTokens() || s.length() >= config.maxModelLen()) {
             finish = FinishReason.LENGTH;
         }
-        if (finish != null && !byStopString) {
-            text = text + s.stops.offer(s.detokenizer.flush()).emit() + s.stops.flush();
-        }
-        List<TokenLogprob> lps = raw == null ? List.of() : List.of(Logprobs.of(raw, token, s.request.logprobs()));
-        s.request.listener().onDelta(text, new int[] {token}, lps);
         if (finish != null) {
-            retire(s);
-            s.request.listener().onFinish(finish, s.promptLength(), s.outputLength());
+            retire(s); // before the listener can hear of the end
             observer.onFinished(finish, s.promptLength(), s.outputLength(), (now - s.arrivalNanos) / 1e9,
                     (now - s.firstTokenNanos) / 1e9);
         }
+        output.token(s, token, raw, finish, stopToken);
     }
 
     private Utf8Guard utf8() {
@@ -554,8 +554,9 @@ public final class Engine implements AutoCloseable {
         return thread.isAlive();
     }
 
+    /** Nothing queued, running, or with output still to deliver. */
     public boolean isIdle() {
-        return inFlight.get() == 0;
+        return inFlight.get() == 0 && output.isIdle();
     }
 
     public int runningCount() {
@@ -602,6 +603,7 @@ public final class Engine implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        output.close(); // after the engine thread: the ends it told at its exit are delivered
         cache.close();
         if (states != null) {
             states.close();

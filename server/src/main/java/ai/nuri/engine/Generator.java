@@ -10,7 +10,7 @@ import java.util.function.Consumer;
 /**
  * Generates one sequence and waits for it: the engine's asynchronous stream seen as a call. The
  * CLI, the trainer's evaluation and the benchmarks use it; text deltas reach {@code onText} on
- * the engine thread as they are produced.
+ * the engine's output thread as they are produced.
  */
 public final class Generator {
     private final Engine engine;

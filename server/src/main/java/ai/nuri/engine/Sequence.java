@@ -13,7 +13,8 @@ import java.util.SplittableRandom;
 /**
  * One request's state inside the engine: its tokens (prompt, then output), how many of them are
  * in the KV cache, and its decoding state. Touched only by the engine thread, except
- * {@link #cancel()}.
+ * {@link #cancel()} and its output state (detokenizer, stop strings, output flags), which only the
+ * engine's {@link OutputProcessor} thread touches.
  */
 final class Sequence {
     final EngineRequest request;
@@ -55,6 +56,15 @@ final class Sequence {
     long lastTokenNanos;
     private volatile boolean cancelled;
     private volatile String cancelReason;
+    /** Output thread only ({@link OutputProcessor}): the output has ended; later tokens are dropped. */
+    boolean outputDone;
+    /** Output thread only: a stop string ended the text, and the listener is yet to hear the end. */
+    boolean awaitingRetirement;
+    /** Output thread only: tokens turned into output. */
+    int outputTokens;
+    /** Set by the output thread when a stop string ended the text: the engine retires the sequence. */
+    private volatile boolean stoppedByText;
+    private volatile int textStopTokens;
 
     Sequence(EngineRequest request, BlockTable blocks, Tokenizer tokenizer, long seed) {
         this(request, blocks, tokenizer, seed, -1, 0);
@@ -169,6 +179,21 @@ final class Sequence {
     /** Why it was cancelled: "cancelled" (the client went away or asked), or the server's reason. */
     String cancelReason() {
         return cancelReason == null ? "cancelled" : cancelReason;
+    }
+
+    /** The output thread found a stop string after {@code outputTokens} tokens: nothing more is wanted. */
+    void stopByText(int outputTokens) {
+        textStopTokens = outputTokens;
+        stoppedByText = true;
+    }
+
+    boolean isStoppedByText() {
+        return stoppedByText;
+    }
+
+    /** Output tokens up to the stop string's end (what usage reports). */
+    int textStopTokens() {
+        return textStopTokens;
     }
 
     boolean isCancelled() {

@@ -3,8 +3,9 @@ package ai.nuri.engine;
 import java.util.List;
 
 /**
- * Receives one sequence's output. Called on the engine thread, in order; implementations hand
- * the work to their own thread (the HTTP layer uses its Vert.x context) and return at once.
+ * Receives one sequence's output. Called on the engine's output thread ({@link OutputProcessor}),
+ * in order; implementations hand the work to their own thread (the HTTP layer uses its Vert.x
+ * context) and return at once.
  */
 public interface SequenceListener {
     /** Newly completed text and the tokens produced since the last call (logprobs if asked). */

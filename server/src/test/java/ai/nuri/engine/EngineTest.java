@@ -51,6 +51,76 @@ class EngineTest {
         return futures.stream().map(f -> f.join().tokens()).toList();
     }
 
+    /**
+     * Output is made off the engine thread: a listener still busy with the first token's text does
+     * not hold the engine, which goes on stepping; the text then arrives whole and in order, and a
+     * stop string found there ends the request with the usage up to it, once the engine has let
+     * the sequence go.
+     */
+    @Test
+    void theEngineStepsOnWhileAListenerIsBusyAndAStopStringStillEndsTheRequest() throws Exception {
+        AtomicInteger made = new AtomicInteger();
+        EngineObserver tokens = new EngineObserver() {
+            @Override
+            public void onFirstToken(double ttft, double prefill) {
+                made.incrementAndGet();
+            }
+
+            @Override
+            public void onInterToken(double seconds) {
+                made.incrementAndGet();
+            }
+        };
+        SamplingParams twenty = new SamplingParams(0, 1, 0, 0, 1, 0, 0, null, 20, List.of(), List.of(), true);
+        try (Engine engine = new Engine(model, tokenizer, new EngineConfig(4, 512, 64, 16, 16, 512), tokens)) {
+            String alone = new Generator(engine).generate(prompt(QUESTIONS[1]), twenty, d -> { }).text();
+            made.set(0);
+            CompletableFuture<String> threadName = new CompletableFuture<>();
+            AtomicInteger madeWhileHeld = new AtomicInteger();
+            StringBuilder text = new StringBuilder();
+            CompletableFuture<Integer> finished = new CompletableFuture<>();
+            engine.submit(new EngineRequest("busy", prompt(QUESTIONS[1]), twenty, -1, new SequenceListener() {
+                @Override
+                public void onDelta(String delta, int[] ids, List<TokenLogprob> logprobs) {
+                    if (!threadName.isDone()) {
+                        threadName.complete(Thread.currentThread().getName());
+                        long deadline = System.nanoTime() + 20_000_000_000L;
+                        while (made.get() < 10 && System.nanoTime() < deadline) { // held until the engine made 10 tokens
+                            Thread.onSpinWait();
+                        }
+                        madeWhileHeld.set(made.get());
+                    }
+                    text.append(delta);
+                }
+
+                @Override
+                public void onFinish(FinishReason reason, int promptTokens, int completionTokens) {
+                    finished.complete(completionTokens);
+                }
+
+                @Override
+                public void onAbort(String reason) {
+                    finished.completeExceptionally(new IllegalStateException(reason));
+                }
+            }, List.of(), null));
+            assertEquals(20, finished.get(30, java.util.concurrent.TimeUnit.SECONDS));
+            assertTrue(madeWhileHeld.get() >= 10,
+                    "the engine went on while the listener held its first token: " + madeWhileHeld.get());
+            assertTrue(threadName.get().startsWith("nuri-output-"), threadName.get());
+            assertEquals(alone, text.toString());
+
+            // A stop string in the middle of that same text: the request ends there, counted up to it.
+            String stop = alone.substring(alone.length() / 2, alone.length() / 2 + 2);
+            SamplingParams stopping = new SamplingParams(0, 1, 0, 0, 1, 0, 0, null, 20, List.of(stop), List.of(), true);
+            Generator.Result r = new Generator(engine).generate(prompt(QUESTIONS[1]), stopping, d -> { });
+            assertEquals(FinishReason.STOP, r.finishReason());
+            assertEquals(alone.substring(0, alone.indexOf(stop)), r.text());
+            assertTrue(r.tokens().length < 20, "stopped early: " + r.tokens().length);
+            assertEquals(0, engine.runningCount(), "retired before its listener heard of the end");
+            assertEquals(0.0, engine.kvCacheUsage());
+        }
+    }
+
     @Test
     void preemptedSequencesAreRecomputedAndEndExactlyAsTheyWouldAlone() {
         // 200 tokens each, 4 at once: ~850 positions, but the pool holds 20 blocks of 16 = 320.

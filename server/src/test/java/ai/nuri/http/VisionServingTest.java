@@ -227,9 +227,11 @@ class VisionServingTest {
         assertTrue(healthMillis.size() > 10, "the loop answered throughout: " + healthMillis.size());
         // Parsing on the loop (tried on purpose) blocked it for 333 ms at a stretch, so many probes were slow. On two
         // shared cores a probe may still meet a GC pause or a descheduled loop thread (112 ms, then 114 and 128 ms in
-        // one run of about 500 probes, were seen in CI): at most 1% of probes over 100 ms, none over 300.
+        // one run of about 500 probes, were seen in CI; 104 and 136 ms in a run of 120 probes, with the engine's
+        // output thread and parallel sampling also on the two cores): at most 1% of probes (at least 2) over 100 ms,
+        // none over 300.
         long slow = healthMillis.stream().filter(ms -> ms > 100).count();
-        assertTrue(slow <= Math.max(1, healthMillis.size() / 100) && worst < 300, slow + " /health round trips over 100 ms, worst " + worst
+        assertTrue(slow <= Math.max(2, healthMillis.size() / 100) && worst < 300, slow + " /health round trips over 100 ms, worst " + worst
                 + " ms, while images were parsed: " + healthMillis);
     }
 
