@@ -148,24 +148,24 @@ public final class StepBenchmark {
                     if (s == 0) {
                         peak = peakRss() - rssBefore;
                     }
-                    if (counted && trace != null) { // the counted step again, under the profiler, not timed
-                        Files.createDirectories(trace.getParent());
-                        JniUtils.startProfile(false, false, false);
-                        List<SequenceChunk> again = new ArrayList<>(batch);
-                        for (int i = 0; i < batch; i++) {
-                            again.add(new SequenceChunk(tables.get(i), states == null ? -1 : i, new int[] {last[i]},
-                                    context + s + 3));
-                        }
-                        if (states == null) {
-                            model.forward(again, cache);
-                        } else {
-                            model.forward(again, cache, states);
-                        }
-                        JniUtils.stopProfile(trace.toString());
-                    }
                     if (counted) {
                         byMethod = JniCounter.stop();
                         jni = byMethod.values().stream().mapToLong(Long::longValue).sum();
+                        if (trace != null) { // the counted step again, under the profiler, neither timed nor counted
+                            Files.createDirectories(trace.getParent());
+                            JniUtils.startProfile(false, false, false);
+                            List<SequenceChunk> again = new ArrayList<>(batch);
+                            for (int i = 0; i < batch; i++) {
+                                again.add(new SequenceChunk(tables.get(i), states == null ? -1 : i, new int[] {last[i]},
+                                        context + s + 3));
+                            }
+                            if (states == null) {
+                                model.forward(again, cache);
+                            } else {
+                                model.forward(again, cache, states);
+                            }
+                            JniUtils.stopProfile(trace.toString());
+                        }
                     } else if (s >= 0) {
                         stepMs[s] = (t2 - t0) / 1e6;
                         samplingMs[s] = (t2 - t1) / 1e6;
