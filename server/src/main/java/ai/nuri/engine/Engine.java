@@ -206,26 +206,15 @@ public final class Engine implements AutoCloseable {
 
     /** Retires sequences a stop string ended (they finished) and drops cancelled ones. */
     private void dropCancelled() {
-        List<Sequence> stopped = new ArrayList<>();
-        List<Sequence> cancelled = new ArrayList<>();
-        for (java.util.Collection<Sequence> queue : List.<java.util.Collection<Sequence>>of(scheduler.running, scheduler.waiting)) {
-            for (Sequence s : queue) {
-                if (s.isStoppedByText()) {
-                    stopped.add(s);
-                } else if (s.isCancelled()) {
-                    cancelled.add(s);
-                }
+        List<Sequence> all = new ArrayList<>(scheduler.running);
+        all.addAll(scheduler.waiting);
+        for (Sequence s : all) {
+            if (s.isStoppedByText()) {
+                finished(s, FinishReason.STOP, s.textStopTokens());
+                output.finishStopped(s);
+            } else if (s.isCancelled()) {
+                abort(s, s.cancelReason());
             }
-        }
-        for (Sequence s : stopped) {
-            retire(s);
-            long now = System.nanoTime();
-            observer.onFinished(FinishReason.STOP, s.promptLength(), s.textStopTokens(), (now - s.arrivalNanos) / 1e9,
-                    (now - s.firstTokenNanos) / 1e9);
-            output.finishStopped(s);
-        }
-        for (Sequence s : cancelled) {
-            abort(s, s.cancelReason());
         }
     }
 
@@ -249,6 +238,14 @@ public final class Engine implements AutoCloseable {
         scheduler.remove(s);
         inFlight.decrementAndGet();
         refreshSnapshots();
+    }
+
+    /** Takes a finished sequence out and counts it; its listener hears of the end only after this. */
+    private void finished(Sequence s, FinishReason reason, int outputTokens) {
+        retire(s);
+        long now = System.nanoTime();
+        observer.onFinished(reason, s.promptLength(), outputTokens, (now - s.arrivalNanos) / 1e9,
+                (now - s.firstTokenNanos) / 1e9);
     }
 
     private void abort(Sequence s, String reason) {
@@ -480,9 +477,7 @@ public final class Engine implements AutoCloseable {
             finish = FinishReason.LENGTH;
         }
         if (finish != null) {
-            retire(s); // before the listener can hear of the end
-            observer.onFinished(finish, s.promptLength(), s.outputLength(), (now - s.arrivalNanos) / 1e9,
-                    (now - s.firstTokenNanos) / 1e9);
+            finished(s, finish, s.outputLength());
         }
         output.token(s, token, raw, finish, stopToken);
     }

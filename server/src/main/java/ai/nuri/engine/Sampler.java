@@ -85,23 +85,24 @@ public final class Sampler {
         for (int k = 0; k < size; k++) {
             max = Math.max(max, logits[ids == null ? k : ids[k]]);
         }
-        // Weights, and their mass by binary exponent: bucket b holds weights in [2^-(b+1), 2^-b).
+        // Weights and, for top-p, each one's band and the bands' mass: band b holds weights in [2^-(b+1), 2^-b).
         double[] weights = new double[size];
-        double[] massByExponent = new double[EXPONENT_BUCKETS];
-        int[] countByExponent = new int[EXPONENT_BUCKETS];
+        boolean topP = p.topP() < 1.0;
+        byte[] bands = topP ? new byte[size] : null;
+        double[] massByBand = topP ? new double[EXPONENT_BUCKETS] : null;
         double total = 0;
         for (int k = 0; k < size; k++) {
             float x = logits[ids == null ? k : ids[k]];
             double w = x == Float.NEGATIVE_INFINITY ? 0 : Math.exp(((double) x - max) * invT);
             weights[k] = w;
             total += w;
-            if (w > 0 && p.topP() < 1.0) {
+            if (topP && w > 0) {
                 int b = bucket(w);
-                massByExponent[b] += w;
-                countByExponent[b]++;
+                bands[k] = (byte) b;
+                massByBand[b] += w;
             }
         }
-        boolean[] inTopP = p.topP() < 1.0 ? topP(weights, size, total, p.topP(), massByExponent, countByExponent) : null;
+        boolean[] inTopP = topP ? topP(weights, bands, size, total, p.topP(), massByBand) : null;
         double minWeight = p.minP(); // min-p: relative to the top weight, which is 1
         if (inTopP == null && minWeight == 0) {
             return new Distribution(ids, weights, size, total); // nothing filtered: draw from the weights as they are
@@ -139,21 +140,22 @@ public final class Sampler {
      * the mass is reached; every band above it is kept whole. Within that band a second histogram
      * over the top mantissa bits finds the slice where it is reached; the slices above are kept
      * whole and only that one slice is sorted, as primitive keys. A near-flat distribution (tens
-     * of thousands of tokens in one band) so sorts a few dozen.
+     * of thousands of tokens in one band) so sorts a few dozen. {@code bands} holds each positive
+     * weight's band, {@code massByBand} the bands' mass.
      */
-    private static boolean[] topP(double[] weights, int size, double total, double topP, double[] massByExponent,
-            int[] countByExponent) {
+    private static boolean[] topP(double[] weights, byte[] bands, int size, double total, double topP,
+            double[] massByBand) {
         double target = topP * total;
         double above = 0; // mass of the bands kept whole
         int band = 0;
-        for (; band < EXPONENT_BUCKETS - 1 && above + massByExponent[band] < target; band++) {
-            above += massByExponent[band];
+        for (; band < EXPONENT_BUCKETS - 1 && above + massByBand[band] < target; band++) {
+            above += massByBand[band];
         }
         double[] massBySlice = new double[MANTISSA_SLICES];
         int[] countBySlice = new int[MANTISSA_SLICES];
         for (int k = 0; k < size; k++) {
             double w = weights[k];
-            if (w > 0 && bucket(w) == band) {
+            if (w > 0 && bands[k] == band) {
                 int s = slice(w, band);
                 massBySlice[s] += w;
                 countBySlice[s]++;
@@ -168,11 +170,11 @@ public final class Sampler {
         int c = 0;
         for (int k = 0; k < size; k++) {
             double w = weights[k];
-            if (w > 0) {
-                int b = bucket(w);
-                if (b < band || (b == band && slice(w, band) > cut)) {
+            if (w > 0 && bands[k] <= band) {
+                int s = bands[k] < band ? MANTISSA_SLICES : slice(w, band); // a band above: kept whole
+                if (s > cut) {
                     keep[k] = true;
-                } else if (b == band && slice(w, band) == cut) {
+                } else if (s == cut) {
                     // The weight in the high bits (positive floats order as their bits), then the lower position
                     // (= lower id) first among equal weights.
                     keys[c++] = ((long) Float.floatToIntBits((float) w) << 32) | (Integer.MAX_VALUE - k);

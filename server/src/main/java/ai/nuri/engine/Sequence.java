@@ -62,9 +62,11 @@ final class Sequence {
     boolean awaitingRetirement;
     /** Output thread only: tokens turned into output. */
     int outputTokens;
-    /** Set by the output thread when a stop string ended the text: the engine retires the sequence. */
-    private volatile boolean stoppedByText;
-    private volatile int textStopTokens;
+    /**
+     * Set by the output thread when a stop string ended the text, to the output tokens up to it
+     * (-1 until then): the engine retires the sequence.
+     */
+    private volatile int textStopTokens = -1;
 
     Sequence(EngineRequest request, BlockTable blocks, Tokenizer tokenizer, long seed) {
         this(request, blocks, tokenizer, seed, -1, 0);
@@ -184,11 +186,10 @@ final class Sequence {
     /** The output thread found a stop string after {@code outputTokens} tokens: nothing more is wanted. */
     void stopByText(int outputTokens) {
         textStopTokens = outputTokens;
-        stoppedByText = true;
     }
 
     boolean isStoppedByText() {
-        return stoppedByText;
+        return textStopTokens >= 0;
     }
 
     /** Output tokens up to the stop string's end (what usage reports). */

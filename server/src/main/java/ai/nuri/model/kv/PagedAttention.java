@@ -229,7 +229,7 @@ public final class PagedAttention implements AttentionKernel {
     private NDArray attendDecodes(Group g, int layer, NDArray rows, long kv, long group, long d) {
         NDArray queries = rows.reshape(g.n * kv, group, d);
         NDArray keys = Rows.take(cache.keyHeads(layer), g.keyRows); // [N * kv, Lk, d]
-        NDArray probs = softmax(Torch.matMul(queries, keys.swapAxes(1, 2)), g.mask, 2); // [N * kv, group, Lk]
+        NDArray probs = softmax(Torch.matMul(queries, keys.swapAxes(1, 2)), g.mask); // [N * kv, group, Lk]
         NDArray values = Rows.take(cache.valueHeads(layer), g.keyRows); // [N * kv, Lk, d]
         return Torch.matMul(probs, values).reshape(g.n, kv * group * d);
     }
@@ -240,20 +240,20 @@ public final class PagedAttention implements AttentionKernel {
         NDArray keys = Rows.take(cache.keyHeads(layer), g.keyRows); // [kv, Lk, d]
         NDArray scores = Torch.matMul(queries, keys.swapAxes(1, 2)); // [kv, Lq * group, Lk]
         // The causal mask is per position: seen as [kv, Lq, group, Lk], a view of the same scores.
-        NDArray probs = softmax(scores.reshape(kv, g.lq, group, g.lk), g.mask, 3).reshape(kv, g.lq * group, g.lk);
+        NDArray probs = softmax(scores.reshape(kv, g.lq, group, g.lk), g.mask).reshape(kv, g.lq * group, g.lk);
         NDArray out = Torch.matMul(probs, Rows.take(cache.valueHeads(layer), g.keyRows)); // [kv, Lq * group, d]
         return out.reshape(kv, g.lq, group, d).swapAxes(0, 1).reshape(g.lq, kv * group * d);
     }
 
-    /** Scaled, masked (mask may be null) softmax along {@code axis}, in FP32 whatever the cache's dtype. */
-    private NDArray softmax(NDArray scores, NDArray mask, int axis) {
+    /** Scaled, masked (mask may be null) softmax over the keys (the last axis), in FP32 whatever the cache's dtype. */
+    private NDArray softmax(NDArray scores, NDArray mask) {
         DataType type = cache.dtype();
         NDArray s = type == DataType.FLOAT32 ? scores : scores.toType(DataType.FLOAT32, false);
         s.muli(scale);
         if (mask != null) {
             s.addi(mask);
         }
-        NDArray probs = Torch.softmax(s, axis);
+        NDArray probs = Torch.softmax(s, -1);
         return type == DataType.FLOAT32 ? probs : probs.toType(type, false);
     }
 }
