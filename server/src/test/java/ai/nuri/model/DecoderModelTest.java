@@ -90,14 +90,12 @@ class DecoderModelTest {
             LanguageModel lm = new LanguageModel("t", null, model, null);
             try (PagedKvCache cache = lm.newKvCache(64, 4)) {
                 // Step 1: prefill every sequence but its last token, all in one batch.
-                List<BlockTable> tables = new ArrayList<>();
+                List<BlockTable> tables = tablesFor(cache, seqs);
                 List<SequenceChunk> prefill = new ArrayList<>();
-                for (int[] s : seqs) {
-                    BlockTable t = cache.newBlockTable();
-                    assertTrue(t.reserve(s.length, cache.allocator()));
-                    tables.add(t);
+                for (int i = 0; i < seqs.length; i++) {
                     // Half of them ask for no logits (a prefill chunk short of its prompt's end): the LM head skips them.
-                    prefill.add(new SequenceChunk(t, -1, Arrays.copyOf(s, s.length - 1), 0, null, prefill.size() % 2 == 0));
+                    prefill.add(new SequenceChunk(tables.get(i), -1, Arrays.copyOf(seqs[i], seqs[i].length - 1), 0, null,
+                            i % 2 == 0));
                 }
                 float[][] prefilled = lm.forward(prefill, cache);
                 for (int i = 0; i < prefill.size(); i++) {
@@ -136,13 +134,10 @@ class DecoderModelTest {
         try (DecoderModel model = TestModels.build(c, 11)) {
             LanguageModel lm = new LanguageModel("t", null, model, null);
             try (PagedKvCache cache = lm.newKvCache(64, 4)) {
-                List<BlockTable> tables = new ArrayList<>();
+                List<BlockTable> tables = tablesFor(cache, seqs);
                 List<SequenceChunk> prefill = new ArrayList<>();
-                for (int[] s : seqs) {
-                    BlockTable t = cache.newBlockTable();
-                    assertTrue(t.reserve(s.length, cache.allocator()));
-                    tables.add(t);
-                    prefill.add(new SequenceChunk(t, Arrays.copyOf(s, s.length - 1), 0));
+                for (int i = 0; i < seqs.length; i++) {
+                    prefill.add(new SequenceChunk(tables.get(i), Arrays.copyOf(seqs[i], seqs[i].length - 1), 0));
                 }
                 lm.forward(prefill, cache);
                 BlockTable fresh = cache.newBlockTable();
@@ -170,6 +165,17 @@ class DecoderModelTest {
                 }
             }
         }
+    }
+
+    /** A block table per sequence, each holding the whole sequence. */
+    private static List<BlockTable> tablesFor(PagedKvCache cache, int[][] seqs) {
+        List<BlockTable> tables = new ArrayList<>();
+        for (int[] s : seqs) {
+            BlockTable t = cache.newBlockTable();
+            assertTrue(t.reserve(s.length, cache.allocator()));
+            tables.add(t);
+        }
+        return tables;
     }
 
     /** LanguageModel.forward with an attention kernel whose decode groups cost {@code groupCost} keys. */
