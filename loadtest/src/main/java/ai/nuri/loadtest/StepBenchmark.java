@@ -4,7 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.core.Linear;
+import ai.nuri.model.Linears;
+import ai.nuri.model.VectorLinears;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.nuri.engine.Sampler;
 import ai.nuri.engine.SamplingParams;
@@ -29,15 +30,15 @@ import java.util.stream.IntStream;
  * The decode step of a model folder measured against this machine's own limits, in one run. For
  * each batch size, greedy and with top-p 0.9: the step (forward pass plus sampling every row, as
  * the engine does, rows in parallel) and its share spent sampling; the same batch's matrix multiplications alone
- * (every linear layer of the model and the LM head, through libtorch, at the model's exact
- * shapes); the bandwidth limit (the model's weights streamed once per step at the read bandwidth
+ * (every linear layer of the model and the LM head at the model's exact shapes), through libtorch
+ * and as the step does them (Nuri's CPU kernel up to the rows the model chose at load); the bandwidth limit (the model's weights streamed once per step at the read bandwidth
  * measured here); JNI calls per step (counted in a separate pass, by native method); and the peak
  * resident memory a step adds.
  *
  * <p>Sequences start at {@code --context} tokens of history. The KV cache holds zeros rather than a
  * prefilled prompt: what a decode step costs does not depend on the values it reads.
  *
- * <pre>java --enable-native-access=ALL-UNNAMED -cp "loadtest/target/nuri-loadtest.jar:server/target/nuri-server.jar" \
+ * <pre>java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -XX:+EnableDynamicAgentLoading -cp "loadtest/target/nuri-loadtest.jar:server/target/nuri-server.jar" \
  *     ai.nuri.loadtest.StepBenchmark /tmp/bench-llama [--batches 1,8,32,64,128] [--context 128] [--steps 8]
  *     [--profile folder]</pre>
  *
@@ -70,23 +71,25 @@ public final class StepBenchmark {
             long weightBytes = model.decoder().parameterCount() * model.decoder().dtype().getNumOfBytes();
             double bandwidth = readBandwidth(model);
             System.out.printf("model=%s params=%,d layers=%d vocab=%d weights=%.1f MB read_bandwidth=%.2f GB/s "
-                            + "context=%d steps=%d threads=%d%n",
+                            + "context=%d steps=%d threads=%d cpu_kernel_rows=%d%n",
                     folder.getFileName(), model.decoder().parameterCount(), model.config().numLayers(),
                     model.config().vocabSize(), weightBytes / 1e6, bandwidth / 1e9, context, steps,
-                    Runtime.getRuntime().availableProcessors());
-            System.out.println("| batch | sampling | step ms | sampling ms | sampling share | tokens/s | matmuls alone ms "
-                    + "| step / matmuls | bandwidth-limit tokens/s | of bandwidth limit | JNI calls / step | step peak RSS MB |");
-            System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
+                    Runtime.getRuntime().availableProcessors(), model.cpuKernelRows());
+            System.out.println("| batch | sampling | step ms | sampling ms | sampling share | tokens/s | libtorch matmuls alone ms "
+                    + "| step's matmuls alone ms | step / step's matmuls | bandwidth-limit tokens/s | of bandwidth limit "
+                    + "| JNI calls / step | step peak RSS MB |");
+            System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
             for (int b : batches) {
-                double matmulMs = matmulsAloneMs(model, b);
+                double torchMs = matmulsAloneMs(model, b, Linears.TORCH);
+                double matmulMs = b <= model.cpuKernelRows() ? matmulsAloneMs(model, b, new VectorLinears(b)) : torchMs;
                 double limit = b / (weightBytes / bandwidth);
                 for (boolean topP : new boolean[] {false, true}) {
                     Step s = decodeSteps(model, b, context, steps, topP,
                             profile == null || topP ? null : profile.resolve("step-batch" + b + ".json"));
                     double tokensPerSecond = b / (s.stepMs / 1000);
-                    System.out.printf("| %d | %s | %.1f | %.2f | %.1f%% | %.1f | %.1f | %.2f | %.1f | %.0f%% | %d | %.1f |%n",
+                    System.out.printf("| %d | %s | %.1f | %.2f | %.1f%% | %.1f | %.1f | %.1f | %.2f | %.1f | %.0f%% | %d | %.1f |%n",
                             b, topP ? "top-p 0.9" : "greedy", s.stepMs, s.samplingMs, 100 * s.samplingMs / s.stepMs,
-                            tokensPerSecond, matmulMs, s.stepMs / matmulMs, limit, 100 * tokensPerSecond / limit,
+                            tokensPerSecond, torchMs, matmulMs, s.stepMs / matmulMs, limit, 100 * tokensPerSecond / limit,
                             s.jniCalls, s.peakRssBytes / 1e6);
                     if (b == batches[0] && !topP) {
                         System.out.println("JNI calls by native method, one step: " + s.jniByMethod);
@@ -180,8 +183,8 @@ public final class StepBenchmark {
         }
     }
 
-    /** Median time of all the model's linear layers and its LM head once, at {@code batch} rows. */
-    private static double matmulsAloneMs(LanguageModel model, int batch) {
+    /** Median time of all the model's linear layers and its LM head once, at {@code batch} rows, by {@code linears}. */
+    private static double matmulsAloneMs(LanguageModel model, int batch, Linears linears) {
         List<NDArray> weights = new ArrayList<>();
         model.decoder().parameters().forEach((name, w) -> {
             if (w.getShape().dimension() == 2 && !name.contains("embed_tokens")) {
@@ -202,7 +205,7 @@ public final class StepBenchmark {
                 long t0 = System.nanoTime();
                 try (NDScope ignored = new NDScope()) {
                     for (NDArray w : weights) {
-                        Linear.linear(byWidth.get(w.getShape().get(1)), w);
+                        linears.apply(byWidth.get(w.getShape().get(1)), w);
                     }
                 }
                 if (r >= 0) {

@@ -32,6 +32,9 @@ public interface CausalLm extends AutoCloseable {
     /** [N, hidden] hidden states to [N, vocab] logits. */
     NDArray logits(NDArray hidden);
 
+    /** As {@link #logits(NDArray)}, multiplied by {@code linears} (serving: the step's choice). */
+    NDArray logits(NDArray hidden, Linears linears);
+
     ModelConfig config();
 
     DataType dtype();

@@ -99,7 +99,7 @@ public final class DecoderModel implements CausalLm {
             // Each layer's temporaries are freed when it ends: a step's memory does not grow with depth.
             NDArray next;
             try (NDScope layer = new NDScope()) {
-                next = layers.get(i).forward(x, rope, attention, i, kernels.inference());
+                next = layers.get(i).forward(x, rope, kernels, i);
                 NDScope.unregister(next);
             }
             NDScope.register(next);
@@ -125,7 +125,12 @@ public final class DecoderModel implements CausalLm {
 
     @Override
     public NDArray logits(NDArray hidden) {
-        return ai.djl.nn.core.Linear.linear(hidden, lmHead).singletonOrThrow();
+        return Linears.TORCH.apply(hidden, lmHead);
+    }
+
+    @Override
+    public NDArray logits(NDArray hidden, Linears linears) {
+        return linears.apply(hidden, lmHead);
     }
 
     @Override

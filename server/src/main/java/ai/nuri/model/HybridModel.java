@@ -69,7 +69,12 @@ public final class HybridModel implements CausalLm {
 
     @Override
     public NDArray logits(NDArray hidden) {
-        return ai.djl.nn.core.Linear.linear(hidden, lmHead).singletonOrThrow();
+        return Linears.TORCH.apply(hidden, lmHead);
+    }
+
+    @Override
+    public NDArray logits(NDArray hidden, Linears linears) {
+        return linears.apply(hidden, lmHead);
     }
 
     public static HybridModel build(ModelConfig c, WeightSource weights, NDManager manager, DataType dtype) {
@@ -101,16 +106,16 @@ public final class HybridModel implements CausalLm {
             Mixer mixer = switch (c.hybrid().layers().get(i)) {
                 case MAMBA -> {
                     Mamba2Mixer mm = Mamba2Mixer.load(recording, m, c, mamba++);
-                    yield (x, k) -> mm.forward(x, k.recurrent());
+                    yield (x, k) -> mm.forward(x, k);
                 }
                 case ATTENTION -> {
                     SelfAttention sa = SelfAttention.load(recording, m, c);
                     int kvLayer = attention++;
-                    yield (x, k) -> sa.forward(x, null, k.attention(), kvLayer, k.inference());
+                    yield (x, k) -> sa.forward(x, null, k, kvLayer);
                 }
                 case MLP -> {
                     SquaredReluMlp mlp = SquaredReluMlp.load(recording, m, c);
-                    yield (x, k) -> mlp.apply(x);
+                    yield (x, k) -> mlp.apply(x, k);
                 }
                 case MOE -> {
                     MoeMlp moe = MoeMlp.load(recording, m, c);

@@ -28,6 +28,8 @@ public final class LanguageModel implements AutoCloseable {
     /** The vision tower and projector of an image+text model; null for a text model. */
     private final LlavaModel vision;
     private final GenerationConfig generationConfig;
+    /** Serving steps of up to {@code cpuLinears.maxRows()} rows multiply with it; null: libtorch always. */
+    private final VectorLinears cpuLinears;
 
     public LanguageModel(String id, Path folder, CausalLm decoder, GenerationConfig generationConfig) {
         this(id, folder, decoder, null, generationConfig);
@@ -38,6 +40,7 @@ public final class LanguageModel implements AutoCloseable {
         this.folder = folder;
         this.decoder = decoder;
         this.vision = vision;
+        this.cpuLinears = LinearsChoice.choose(id, decoder);
         this.generationConfig = generationConfig;
     }
 
@@ -174,8 +177,12 @@ public final class LanguageModel implements AutoCloseable {
                     lastRows[wanted++] = t - 1;
                 }
             }
+            Linears linears = cpuLinears != null && total <= cpuLinears.maxRows() ? cpuLinears : Linears.TORCH;
+            if (cpuLinears != null) {
+                Torch.singleThreaded(linears == cpuLinears);
+            }
             Kernels kernels = new Kernels(new PagedAttention(manager, cache, batch),
-                    states == null ? RecurrentKernel.NONE : new PooledRecurrence(manager, states, batch), true);
+                    states == null ? RecurrentKernel.NONE : new PooledRecurrence(manager, states, batch), true, linears);
             NDArray embedded = withImages(decoder.embed(manager.create(tokens)), batch, tokens);
             NDArray hidden = decoder.hiddenStatesFromEmbeddings(embedded, manager.create(positions), kernels);
             float[][] out = new float[batch.size()][];
@@ -184,7 +191,7 @@ public final class LanguageModel implements AutoCloseable {
             }
             // A decode-only step wants every row, in order: no gather.
             NDArray rows = wanted == total ? hidden : Rows.take(hidden, manager.create(java.util.Arrays.copyOf(lastRows, wanted)));
-            NDArray logits = decoder.logits(rows);
+            NDArray logits = decoder.logits(rows, linears);
             float[] flat = (decoder.dtype() == DataType.FLOAT32 ? logits : logits.toType(DataType.FLOAT32, false))
                     .toFloatArray();
             int vocab = decoder.config().vocabSize();
@@ -292,6 +299,16 @@ public final class LanguageModel implements AutoCloseable {
 
     public ModelConfig config() {
         return decoder.config();
+    }
+
+    /** Up to how many rows a step multiplies with Nuri's CPU kernel ({@link LinearsChoice}); 0: libtorch always. */
+    public int cpuKernelRows() {
+        return cpuLinears == null ? 0 : cpuLinears.maxRows();
+    }
+
+    /** The kernel small steps multiply with; null: none. */
+    VectorLinears cpuLinears() {
+        return cpuLinears;
     }
 
     public CausalLm decoder() {

@@ -63,15 +63,15 @@ public final class Mamba2Mixer {
     }
 
     /** x [T, hidden] (normed) to [T, hidden]. */
-    public NDArray forward(NDArray x, RecurrentKernel kernel) {
+    public NDArray forward(NDArray x, Kernels kernels) {
         int inner = c.mambaInner();
         int convEnd = inner + c.convDim();
-        NDArray projected = inProj.apply(x);
+        NDArray projected = inProj.apply(x, kernels.linears());
         NDArray gate = projected.get(":, :" + inner);
         NDArray xbc = projected.get(":, " + inner + ":" + convEnd);
         NDArray dt = projected.get(":, " + convEnd + ":");
-        NDArray y = kernel.scan(index, this, xbc, dt);
-        return outProj.apply(norm.apply(y, gate).toType(x.getDataType(), false));
+        NDArray y = kernels.recurrent().scan(index, this, xbc, dt);
+        return outProj.apply(norm.apply(y, gate).toType(x.getDataType(), false), kernels.linears());
     }
 
     /** The scan output [.., inner] and each sequence's state after the last token. */

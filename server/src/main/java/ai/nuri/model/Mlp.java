@@ -6,8 +6,9 @@ import ai.djl.ndarray.NDArray;
 public interface Mlp {
     NDArray apply(NDArray x);
 
-    /** As {@link #apply(NDArray)}; {@code inference} true allows overwriting its own temporaries. */
-    default NDArray apply(NDArray x, boolean inference) {
-        return apply(x);
-    }
+    /**
+     * As {@link #apply(NDArray)}, with the step's {@code kernels}: when serving, it may overwrite
+     * its own temporaries and multiply as the step chose.
+     */
+    NDArray apply(NDArray x, Kernels kernels);
 }

@@ -17,4 +17,13 @@ public record Projection(NDArray weight, NDArray bias) {
                 ? ai.djl.nn.core.Linear.linear(x, weight).singletonOrThrow()
                 : ai.djl.nn.core.Linear.linear(x, weight, bias).singletonOrThrow();
     }
+
+    /** As {@link #apply(NDArray)}, multiplied by {@code linears} (serving: the step's choice). */
+    public NDArray apply(NDArray x, Linears linears) {
+        if (linears == Linears.TORCH) {
+            return apply(x);
+        }
+        NDArray y = linears.apply(x, weight);
+        return bias == null ? y : y.addi(bias);
+    }
 }

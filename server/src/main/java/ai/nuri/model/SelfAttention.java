@@ -23,13 +23,16 @@ public record SelfAttention(Projection q, Projection k, Projection v, Projection
      * carry position). Queries, keys and values stay flat rows ([T, heads * headDim]); the kernel
      * shapes them as its layout needs.
      */
-    public NDArray forward(NDArray x, RotaryEmbedding.Angles rope, AttentionKernel kernel, int layer, boolean inference) {
-        NDArray queries = q.apply(x);
-        NDArray keys = k.apply(x);
+    public NDArray forward(NDArray x, RotaryEmbedding.Angles rope, Kernels kernels, int layer) {
+        Linears linears = kernels.linears();
+        NDArray queries = q.apply(x, linears);
+        NDArray keys = k.apply(x, linears);
         if (rope != null) {
-            queries = rope.apply(queries, heads, inference);
-            keys = rope.apply(keys, kvHeads, inference);
+            queries = rope.apply(queries, heads, kernels.inference());
+            keys = rope.apply(keys, kvHeads, kernels.inference());
         }
-        return o.apply(kernel.attend(layer, queries, keys, v.apply(x), new AttentionKernel.Heads(heads, kvHeads, headDim)));
+        NDArray attended = kernels.attention().attend(layer, queries, keys, v.apply(x, linears),
+                new AttentionKernel.Heads(heads, kvHeads, headDim));
+        return o.apply(attended, linears);
     }
 }

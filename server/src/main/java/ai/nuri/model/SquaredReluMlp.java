@@ -20,4 +20,9 @@ public record SquaredReluMlp(Projection up, Projection down) implements Mlp {
     public NDArray apply(NDArray x) {
         return down.apply(Activation.relu(up.apply(x)).square());
     }
+
+    @Override
+    public NDArray apply(NDArray x, Kernels kernels) {
+        return down.apply(Activation.relu(up.apply(x, kernels.linears())).square(), kernels.linears());
+    }
 }

@@ -15,15 +15,19 @@ public record SwiGluMlp(Projection gate, Projection up, Projection down) impleme
 
     @Override
     public NDArray apply(NDArray x) {
-        return apply(x, false);
+        NDArray g = gate.apply(x);
+        NDArray silu = g.mul(Activation.sigmoid(g));
+        return down.apply(silu.mul(up.apply(x)));
     }
 
     @Override
-    public NDArray apply(NDArray x, boolean inference) {
-        NDArray g = gate.apply(x);
-        if (inference) {
-            return down.apply(g.muli(Activation.sigmoid(g)).muli(up.apply(x)));
+    public NDArray apply(NDArray x, Kernels kernels) {
+        if (kernels.inference()) {
+            Linears linears = kernels.linears();
+            NDArray g = gate.apply(x, linears);
+            return down.apply(g.muli(Activation.sigmoid(g)).muli(up.apply(x, linears)), linears);
         }
+        NDArray g = gate.apply(x);
         NDArray silu = g.mul(Activation.sigmoid(g));
         return down.apply(silu.mul(up.apply(x)));
     }

@@ -98,8 +98,19 @@ class HybridModelTest {
     /** Several sequences in one step: decodes, a fresh prefill, a continued prefill and a one-token prompt. */
     @Test
     void mixedBatchEqualsEachSequenceAlone() throws IOException {
+        mixedBatchEqualsEachSequenceAlone("0");
+    }
+
+    /** The same through Nuri's CPU matmul kernel in every projection (Mamba's in and out, attention, MLP, LM head). */
+    @Test
+    void mixedBatchThroughTheCpuKernelEqualsEachSequenceAlone() throws IOException {
+        mixedBatchEqualsEachSequenceAlone("64");
+    }
+
+    private void mixedBatchEqualsEachSequenceAlone(String cpuKernelRows) throws IOException {
         Golden g = Golden.read(GOLDEN.resolve("modern"));
         int[] full = g.tokens();
+        String before = System.setProperty(LinearsChoice.PROPERTY, cpuKernelRows);
         try (LanguageModel lm = LanguageModel.load(GOLDEN.resolve("modern"));
                 PagedKvCache cache = lm.newKvCache(32, 4);
                 RecurrentStatePool states = lm.newStatePool(5)) {
@@ -144,6 +155,17 @@ class HybridModelTest {
                     states)[0];
             assertRowClose(DecoderModelTest.denseLogits(lm.decoder(), new int[] {full[3]})[0], toDouble(one),
                     "fresh one-token sequence in a used slot");
+            assertEquals(Integer.parseInt(cpuKernelRows), lm.cpuKernelRows());
+            if (lm.cpuLinears() != null) {
+                // Per layer: Mamba's in and out, attention's q, k, v and o, the MLP's up and down; and the LM head.
+                assertTrue(lm.cpuLinears().multiplied() >= 5 * 2, "the kernel, not libtorch, multiplied");
+            }
+        } finally {
+            if (before == null) {
+                System.clearProperty(LinearsChoice.PROPERTY);
+            } else {
+                System.setProperty(LinearsChoice.PROPERTY, before);
+            }
         }
     }
 
