@@ -21,6 +21,8 @@ final class EngineInfoCommand implements Callable<Integer> {
         Engine engine = Engine.getEngine("PyTorch");
         System.out.printf("engine=%s version=%s default_device=%s gpus=%d%n", engine.getEngineName(),
                 engine.getVersion(), engine.defaultDevice(), engine.getGpuCount());
+        System.out.println("cpu_kernel=" + (ai.nuri.model.Linears.vectorKernelAvailable() ? "available"
+                : "off (start java with --add-modules jdk.incubator.vector; ./nuri and the images do)"));
         return 0;
     }
 }

@@ -54,6 +54,12 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "${env:NURI_DTYPE:-float32}", description = "float32 or float16; NURI_DTYPE (default: ${DEFAULT-VALUE}).")
     String dtype;
 
+    @Option(names = "--cpu-kernel-rows", defaultValue = "${env:NURI_CPU_KERNEL_ROWS:-auto}",
+            description = "On the CPU, steps of up to this many rows multiply with Nuri's Vector API kernel, larger ones with"
+                    + " libtorch; auto measures it per model at load, 0 turns the kernel off; NURI_CPU_KERNEL_ROWS"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String cpuKernelRows;
+
     @Option(names = "--max-num-seqs", defaultValue = "${env:NURI_MAX_NUM_SEQS:-64}",
             description = "Most sequences in one step; NURI_MAX_NUM_SEQS (default: ${DEFAULT-VALUE}).")
     int maxNumSeqs;
@@ -155,6 +161,12 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!cpuKernelRows.equals("auto")) {
+            if (!cpuKernelRows.matches("\\d{1,4}")) {
+                throw new IllegalArgumentException("--cpu-kernel-rows: auto or a number of rows, not '" + cpuKernelRows + "'");
+            }
+            System.setProperty(LanguageModel.CPU_KERNEL_ROWS_PROPERTY, cpuKernelRows);
+        }
         NuriMetrics metrics = new NuriMetrics();
         List<ServedModel> served = new ArrayList<>();
         for (Path folder : modelFolders()) {

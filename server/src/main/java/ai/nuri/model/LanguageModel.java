@@ -22,6 +22,8 @@ import java.util.List;
  * paged forward pass that the engine calls once per step. It knows nothing of requests.
  */
 public final class LanguageModel implements AutoCloseable {
+    /** A number of rows fixes {@link #cpuKernelRows()} for models loaded after it is set (0: off); unset: measured. */
+    public static final String CPU_KERNEL_ROWS_PROPERTY = LinearsChoice.PROPERTY;
     private final String id;
     private final Path folder;
     private final CausalLm decoder;

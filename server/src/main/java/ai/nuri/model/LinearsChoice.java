@@ -36,9 +36,12 @@ final class LinearsChoice {
         }
         String fixed = System.getProperty(PROPERTY);
         int rows = fixed != null ? Integer.parseInt(fixed.strip()) : measure(model);
-        if (fixed == null) {
-            LOG.info("{}: CPU matrix multiplications up to {} rows by Nuri's Vector API kernel, beyond by libtorch "
+        if (fixed == null && rows > 0) {
+            LOG.info("{}: steps of up to {} rows multiply with Nuri's CPU kernel, larger ones with libtorch "
                     + "(measured at load; -D{}=N fixes it)", id, rows, PROPERTY);
+        } else if (fixed == null) {
+            LOG.info("{}: libtorch multiplies every step (Nuri's CPU kernel measured no faster at load; -D{}=N fixes it)",
+                    id, PROPERTY);
         }
         return rows > 0 ? new VectorLinears(rows) : null;
     }
