@@ -3,6 +3,8 @@ package ai.nuri.engine;
 import ai.nuri.guide.GuidedSequence;
 import ai.nuri.guide.TokenVocabulary;
 import ai.nuri.model.LanguageModel;
+import ai.nuri.model.Readout;
+import ai.nuri.model.StepLogits;
 import ai.nuri.model.kv.PagedKvCache;
 import ai.nuri.model.kv.RecurrentStatePool;
 import ai.nuri.model.vision.ImageTokens;
@@ -279,19 +281,21 @@ public final class Engine implements AutoCloseable {
                     s.computed, images, s.computed + sc.tokens() == s.length())); // logits only where a token is sampled
             tokens += sc.tokens();
         }
-        float[][] logits = model.forward(chunks, cache, states);
+        StepLogits logits = model.forward(chunks, cache, states, readout(plan));
         List<Sequence> sampling = new ArrayList<>(plan.size());
         List<float[]> rows = new ArrayList<>(plan.size());
+        List<Integer> reduced = new ArrayList<>(plan.size());
         for (int i = 0; i < plan.size(); i++) {
             Sequence s = plan.get(i).sequence();
             s.computed += plan.get(i).tokens();
             scheduler.registerFullBlocks(s);
             if (s.computed == s.length()) {
                 sampling.add(s);
-                rows.add(logits[i]);
+                rows.add(logits.rows()[i]);
+                reduced.add(logits.rows()[i] == null ? logits.argmax()[i] : null);
             }
         }
-        Draw[] draws = drawAll(sampling, rows);
+        Draw[] draws = drawAll(sampling, rows, reduced);
         for (int k = 0; k < draws.length; k++) {
             emitOrFail(sampling.get(k), draws[k]);
         }
@@ -357,6 +361,30 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /**
+     * Which rows the model reduces to their argmax where the logits are: greedy draws that need
+     * nothing else of the row (no penalties, logprobs or constraint, at a character boundary, where
+     * the UTF-8 guard refuses the same tokens for everyone). On a GPU only their ids cross to the
+     * heap; on the CPU the argmax runs in libtorch's vectorised loop.
+     */
+    private Readout readout(List<Scheduler.Scheduled> plan) {
+        boolean[] argmaxOnly = new boolean[plan.size()];
+        boolean any = false;
+        for (int i = 0; i < plan.size(); i++) {
+            Scheduler.Scheduled sc = plan.get(i);
+            Sequence s = sc.sequence();
+            argmaxOnly[i] = s.computed + sc.tokens() == s.length() && argmaxSuffices(s);
+            any |= argmaxOnly[i];
+        }
+        return any ? new Readout(argmaxOnly, utf8().refusedAtBoundary()) : Readout.whole(plan.size());
+    }
+
+    private static boolean argmaxSuffices(Sequence s) {
+        SamplingParams p = s.request.params();
+        return p.isGreedy() && p.repetitionPenalty() == 1.0 && p.frequencyPenalty() == 0 && p.presencePenalty() == 0
+                && s.request.logprobs() < 0 && s.request.constraint() == null && s.utf8State == Utf8Guard.BOUNDARY;
+    }
+
     /** A sequence's next token and, if it asked for logprobs, its raw logits; or why it fails. */
     private record Draw(int token, float[] raw, String failure) {
         static Draw failed(String failure) {
@@ -374,14 +402,23 @@ public final class Engine implements AutoCloseable {
      * an output constraint are drawn here, on the engine thread: the constraint's vocabulary keeps
      * caches that are not shared across threads.
      */
-    private Draw[] drawAll(List<Sequence> sequences, List<float[]> rows) {
+    private Draw[] drawAll(List<Sequence> sequences, List<float[]> rows, List<Integer> reduced) {
         Draw[] draws = new Draw[sequences.size()];
+        for (int k = 0; k < draws.length; k++) {
+            Integer token = reduced.get(k);
+            if (token != null && token == StepLogits.NOT_FINITE) {
+                LOG.warn("sequence failed: the model's logits are not finite (NaN or +infinity)");
+                draws[k] = Draw.failed(NUMERICAL_ERROR);
+            } else if (token != null) {
+                draws[k] = new Draw(token, null, null); // drawn by the model: the row's argmax
+            }
+        }
         boolean anyFree = sequences.stream().anyMatch(s -> s.request.constraint() == null);
         if (anyFree) {
             utf8(); // built once here; the drawing threads only read it
         }
         java.util.stream.IntStream free = java.util.stream.IntStream.range(0, draws.length)
-                .filter(k -> sequences.get(k).request.constraint() == null);
+                .filter(k -> draws[k] == null && sequences.get(k).request.constraint() == null);
         (draws.length >= PARALLEL_ROWS ? free.parallel() : free).forEach(k -> draws[k] = draw(sequences.get(k), rows.get(k)));
         for (int k = 0; k < draws.length; k++) {
             if (draws[k] == null) {

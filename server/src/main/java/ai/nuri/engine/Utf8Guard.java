@@ -53,6 +53,11 @@ final class Utf8Guard {
         continuations = continuing.stream().mapToInt(Integer::intValue).toArray();
     }
 
+    /** The tokens {@link #restrict} refuses at a character boundary (a copy). */
+    int[] refusedAtBoundary() {
+        return refusedAtBoundary.clone();
+    }
+
     /** Sets the logits of tokens that would break the text's encoding to -infinity. */
     void restrict(float[] logits, int state) {
         if (state == BOUNDARY) {

@@ -32,6 +32,7 @@ public final class LanguageModel implements AutoCloseable {
     private final GenerationConfig generationConfig;
     /** Serving steps of up to {@code cpuLinears.maxRows()} rows multiply with it; null: libtorch always. */
     private final VectorLinears cpuLinears;
+    private final LogitsReader logitsReader;
 
     public LanguageModel(String id, Path folder, CausalLm decoder, GenerationConfig generationConfig) {
         this(id, folder, decoder, null, generationConfig);
@@ -43,6 +44,7 @@ public final class LanguageModel implements AutoCloseable {
         this.decoder = decoder;
         this.vision = vision;
         this.cpuLinears = LinearsChoice.choose(id, decoder);
+        this.logitsReader = new LogitsReader(decoder.config().vocabSize());
         this.generationConfig = generationConfig;
     }
 
@@ -156,6 +158,14 @@ public final class LanguageModel implements AutoCloseable {
      * and each chunk's recurrent state advanced in its slot of {@code states}.
      */
     public float[][] forward(List<SequenceChunk> batch, PagedKvCache cache, RecurrentStatePool states) {
+        return forward(batch, cache, states, Readout.whole(batch.size())).rows();
+    }
+
+    /**
+     * One batched step, each chunk's logits read as {@code readout} says: rows reduced to their
+     * argmax where the logits are (on a GPU only the ids cross to the heap), the others copied.
+     */
+    public StepLogits forward(List<SequenceChunk> batch, PagedKvCache cache, RecurrentStatePool states, Readout readout) {
         if (hasRecurrentState() && states == null) {
             throw new IllegalArgumentException("a model with Mamba layers needs a recurrent-state pool");
         }
@@ -187,24 +197,16 @@ public final class LanguageModel implements AutoCloseable {
                     states == null ? RecurrentKernel.NONE : new PooledRecurrence(manager, states, batch), true, linears);
             NDArray embedded = withImages(decoder.embed(manager.create(tokens)), batch, tokens);
             NDArray hidden = decoder.hiddenStatesFromEmbeddings(embedded, manager.create(positions), kernels);
-            float[][] out = new float[batch.size()][];
-            if (wanted == 0) {
-                return out; // only prefill chunks short of their prompt's end: no LM head at all
+            if (wanted == 0) { // only prefill chunks short of their prompt's end: no LM head at all
+                return new StepLogits(new float[batch.size()][], new int[batch.size()]);
             }
             // A decode-only step wants every row, in order: no gather.
             NDArray rows = wanted == total ? hidden : Rows.take(hidden, manager.create(java.util.Arrays.copyOf(lastRows, wanted)));
-            NDArray logits = decoder.logits(rows, linears);
-            float[] flat = (decoder.dtype() == DataType.FLOAT32 ? logits : logits.toType(DataType.FLOAT32, false))
-                    .toFloatArray();
-            int vocab = decoder.config().vocabSize();
-            int row = 0;
-            for (int i = 0; i < out.length; i++) {
-                if (batch.get(i).wantsLogits()) {
-                    out[i] = java.util.Arrays.copyOfRange(flat, row * vocab, (row + 1) * vocab);
-                    row++;
-                }
+            boolean[] wantsLogits = new boolean[batch.size()];
+            for (int i = 0; i < wantsLogits.length; i++) {
+                wantsLogits[i] = batch.get(i).wantsLogits();
             }
-            return out;
+            return logitsReader.read(decoder.logits(rows, linears), wantsLogits, readout);
         }
     }
 

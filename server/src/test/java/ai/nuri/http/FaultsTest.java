@@ -53,11 +53,15 @@ class FaultsTest {
             HttpResponse<String> failed = s.post("/v1/completions", poisoned);
             assertEquals(500, failed.statusCode(), failed.body());
             assertTrue(failed.body().contains("not finite"), failed.body());
+            // Greedy: its row is reduced to the argmax where the logits lie, and the max shows the NaN.
+            HttpResponse<String> greedy = s.post("/v1/completions", poisoned.replace("}", ",\"temperature\":0}"));
+            assertEquals(500, greedy.statusCode(), greedy.body());
+            assertTrue(greedy.body().contains("not finite"), greedy.body());
             HttpResponse<String> other = healthy.get(60, TimeUnit.SECONDS);
             assertEquals(200, other.statusCode(), other.body());
             assertEquals(solo, content(other), "the request beside it was not disturbed");
             assertEquals(solo, content(s.post("/v1/chat/completions", normal)), "and the engine goes on");
-            assertEquals(1.0, s.metric("nuri_request_failure_total{model_name=\"nuri-ko-mini\",reason=\"numerical_error\"}"));
+            assertEquals(2.0, s.metric("nuri_request_failure_total{model_name=\"nuri-ko-mini\",reason=\"numerical_error\"}"));
             assertEquals(0.0, s.metric("nuri_kv_cache_usage_ratio"));
             assertEquals(baseline, s.model.liveArrayCount(), "no NDArray left behind");
             assertEquals(200, s.get("/health").statusCode());
