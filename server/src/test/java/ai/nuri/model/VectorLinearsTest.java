@@ -93,12 +93,12 @@ class VectorLinearsTest {
     @Test
     void moreRowsThanItTakesAndViewsGoToLibtorch() {
         Random random = new Random(5);
-        NDArray weight = manager.create(gaussian(random, 40 * 24), new Shape(40, 24));
+        NDArray weight = matrix(manager, random, 40, 24);
         VectorLinears kernel = new VectorLinears(4);
         try (NDManager step = manager.newSubManager()) {
-            NDArray many = step.create(gaussian(random, 5 * 24), new Shape(5, 24));
+            NDArray many = matrix(step, random, 5, 24);
             assertArrayEquals(Linears.TORCH.apply(many, weight).toFloatArray(), kernel.apply(many, weight).toFloatArray());
-            NDArray view = step.create(gaussian(random, 24 * 3), new Shape(24, 3)).transpose(); // [3, 24], not contiguous
+            NDArray view = matrix(step, random, 24, 3).transpose(); // [3, 24], not contiguous
             assertArrayEquals(Linears.TORCH.apply(view, weight).toFloatArray(), kernel.apply(view, weight).toFloatArray());
         }
     }
@@ -106,10 +106,10 @@ class VectorLinearsTest {
     @Test
     void itLeavesNoArrayBehind() {
         Random random = new Random(9);
-        NDArray weight = manager.create(gaussian(random, 64 * 32), new Shape(64, 32));
+        NDArray weight = matrix(manager, random, 64, 32);
         VectorLinears kernel = new VectorLinears(8);
         try (NDManager step = manager.newSubManager()) {
-            NDArray x = step.create(gaussian(random, 3 * 32), new Shape(3, 32));
+            NDArray x = matrix(step, random, 3, 32);
             int before = step.getManagedArrays().size();
             for (int i = 0; i < 200; i++) {
                 kernel.apply(x, weight).close();
@@ -179,6 +179,10 @@ class VectorLinearsTest {
                 System.setProperty(LinearsChoice.PROPERTY, before);
             }
         }
+    }
+
+    private static NDArray matrix(NDManager m, Random random, int rows, int columns) {
+        return m.create(gaussian(random, rows * columns), new Shape(rows, columns));
     }
 
     private static float[] gaussian(Random random, int n) {
