@@ -86,14 +86,16 @@ public final class Sampler {
             max = Math.max(max, logits[ids == null ? k : ids[k]]);
         }
         // Weights and, for top-p, each one's band and the bands' mass: band b holds weights in [2^-(b+1), 2^-b).
+        // The exponentials in float, in SIMD lanes where the JVM allows (Math.exp was most of a row's cost).
+        float[] exps = new float[size];
+        FloatExp.weights(logits, ids, size, max, (float) invT, exps);
         double[] weights = new double[size];
         boolean topP = p.topP() < 1.0;
         byte[] bands = topP ? new byte[size] : null;
         double[] massByBand = topP ? new double[EXPONENT_BUCKETS] : null;
         double total = 0;
         for (int k = 0; k < size; k++) {
-            float x = logits[ids == null ? k : ids[k]];
-            double w = x == Float.NEGATIVE_INFINITY ? 0 : Math.exp(((double) x - max) * invT);
+            double w = exps[k];
             weights[k] = w;
             total += w;
             if (topP && w > 0) {
