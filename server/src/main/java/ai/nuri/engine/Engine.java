@@ -370,10 +370,8 @@ public final class Engine implements AutoCloseable {
     private Readout readout(List<Scheduler.Scheduled> plan) {
         boolean[] argmaxOnly = new boolean[plan.size()];
         boolean any = false;
-        for (int i = 0; i < plan.size(); i++) {
-            Scheduler.Scheduled sc = plan.get(i);
-            Sequence s = sc.sequence();
-            argmaxOnly[i] = s.computed + sc.tokens() == s.length() && argmaxSuffices(s);
+        for (int i = 0; i < plan.size(); i++) { // a chunk that wants no logits ignores its entry
+            argmaxOnly[i] = argmaxSuffices(plan.get(i).sequence());
             any |= argmaxOnly[i];
         }
         return any ? new Readout(argmaxOnly, utf8().refusedAtBoundary()) : Readout.whole(plan.size());

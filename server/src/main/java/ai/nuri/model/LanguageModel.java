@@ -178,14 +178,17 @@ public final class LanguageModel implements AutoCloseable {
             long[] tokens = new long[total];
             long[] positions = new long[total];
             long[] lastRows = new long[batch.size()]; // of the chunks that want logits
+            boolean[] wantsLogits = new boolean[batch.size()];
             int wanted = 0;
             int t = 0;
-            for (SequenceChunk c : batch) {
+            for (int i = 0; i < batch.size(); i++) {
+                SequenceChunk c = batch.get(i);
                 for (int j = 0; j < c.tokens().length; j++) {
                     tokens[t] = c.tokens()[j];
                     positions[t++] = c.start() + j;
                 }
-                if (c.wantsLogits()) {
+                wantsLogits[i] = c.wantsLogits();
+                if (wantsLogits[i]) {
                     lastRows[wanted++] = t - 1;
                 }
             }
@@ -202,10 +205,6 @@ public final class LanguageModel implements AutoCloseable {
             }
             // A decode-only step wants every row, in order: no gather.
             NDArray rows = wanted == total ? hidden : Rows.take(hidden, manager.create(java.util.Arrays.copyOf(lastRows, wanted)));
-            boolean[] wantsLogits = new boolean[batch.size()];
-            for (int i = 0; i < wantsLogits.length; i++) {
-                wantsLogits[i] = batch.get(i).wantsLogits();
-            }
             return logitsReader.read(decoder.logits(rows, linears), wantsLogits, readout);
         }
     }

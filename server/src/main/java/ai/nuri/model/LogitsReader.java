@@ -26,31 +26,30 @@ final class LogitsReader {
         int n = wantsLogits.length;
         float[][] rows = new float[n][];
         int[] argmax = new int[n];
-        int[] rowOf = new int[n]; // the chunk's row in logits, or -1
-        int wanted = 0;
+        // The chunks to reduce and to copy, and their rows in logits.
+        int[] reduceChunks = new int[n];
+        long[] reduce = new long[n];
+        int[] copyChunks = new int[n];
+        long[] copy = new long[n];
         int reduced = 0;
-        for (int i = 0; i < n; i++) {
-            rowOf[i] = wantsLogits[i] ? wanted++ : -1;
-            if (rowOf[i] >= 0 && readout.argmaxOnly()[i]) {
-                reduced++;
+        int copied = 0;
+        for (int i = 0, row = 0; i < n; i++) {
+            if (!wantsLogits[i]) {
+                continue;
+            }
+            if (readout.argmaxOnly()[i]) {
+                reduceChunks[reduced] = i;
+                reduce[reduced++] = row++;
+            } else {
+                copyChunks[copied] = i;
+                copy[copied++] = row++;
             }
         }
-        long[] reduce = new long[reduced];
-        long[] copy = new long[wanted - reduced];
-        int r = 0;
-        int c = 0;
-        for (int i = 0; i < n; i++) {
-            if (rowOf[i] >= 0) {
-                if (readout.argmaxOnly()[i]) {
-                    reduce[r++] = rowOf[i];
-                } else {
-                    copy[c++] = rowOf[i];
-                }
-            }
-        }
+        int wanted = reduced + copied;
         NDManager manager = logits.getManager();
         if (reduced > 0) {
-            NDArray candidates = reduced == wanted ? logits : Rows.take(logits, manager.create(reduce));
+            NDArray candidates = reduced == wanted ? logits
+                    : Rows.take(logits, manager.create(Arrays.copyOf(reduce, reduced)));
             if (readout.excluded().length > 0) {
                 NDArray m = manager.create(mask(readout.excluded()), new Shape(vocab)).toType(logits.getDataType(), false);
                 // In place: a gathered copy, or the logits themselves when no row is to be copied whole.
@@ -58,24 +57,17 @@ final class LogitsReader {
             }
             long[] ids = candidates.argMax(1).toLongArray();
             float[] max = candidates.max(new int[] {1}).toType(DataType.FLOAT32, false).toFloatArray();
-            int k = 0;
-            for (int i = 0; i < n; i++) {
-                if (rowOf[i] >= 0 && readout.argmaxOnly()[i]) {
-                    argmax[i] = Float.isNaN(max[k]) || max[k] == Float.POSITIVE_INFINITY ? StepLogits.NOT_FINITE : (int) ids[k];
-                    k++;
-                }
+            for (int k = 0; k < reduced; k++) {
+                boolean finite = !Float.isNaN(max[k]) && max[k] != Float.POSITIVE_INFINITY;
+                argmax[reduceChunks[k]] = finite ? (int) ids[k] : StepLogits.NOT_FINITE;
             }
         }
-        if (copy.length > 0) {
-            NDArray whole = copy.length == wanted ? logits : Rows.take(logits, manager.create(copy));
+        if (copied > 0) {
+            NDArray whole = copied == wanted ? logits : Rows.take(logits, manager.create(Arrays.copyOf(copy, copied)));
             float[] flat = (whole.getDataType() == DataType.FLOAT32 ? whole : whole.toType(DataType.FLOAT32, false))
                     .toFloatArray();
-            int k = 0;
-            for (int i = 0; i < n; i++) {
-                if (rowOf[i] >= 0 && !readout.argmaxOnly()[i]) {
-                    rows[i] = Arrays.copyOfRange(flat, k * vocab, (k + 1) * vocab);
-                    k++;
-                }
+            for (int k = 0; k < copied; k++) {
+                rows[copyChunks[k]] = Arrays.copyOfRange(flat, k * vocab, (k + 1) * vocab);
             }
         }
         return new StepLogits(rows, argmax);
