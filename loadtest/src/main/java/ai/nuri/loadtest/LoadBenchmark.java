@@ -17,7 +17,8 @@ import java.nio.file.StandardOpenOption;
 /**
  * Loading one large BF16 tensor as FP32 (an embedding of {@code rows} × {@code columns}; default
  * 256,000 × 3,072, a 4B Nemotron's): load speed from a warm page cache, and the process's peak
- * resident memory over its resident memory before the load, against the loaded tensor's size.
+ * resident memory over its resident memory before the load, against the loaded tensor's size; and
+ * the machine's bound on it: filling as much fresh memory with zeros.
  *
  * <pre>java -cp "loadtest/target/nuri-loadtest.jar:server/target/nuri-server.jar" ai.nuri.loadtest.LoadBenchmark [rows] [columns]</pre>
  */
@@ -51,6 +52,17 @@ public final class LoadBenchmark {
                 System.out.printf("load: %.2f s, %.2f GB/s of checkpoint read%n", seconds, sourceBytes / 1e9 / seconds);
                 System.out.printf("peak resident memory over the baseline: %.2f GB = %.2fx the loaded tensor%n",
                         (peak - before) / 1e9, (peak - before) / (double) loadedBytes);
+                loaded.close();
+            }
+            // The machine's own bound: writing as many bytes into memory the process has never
+            // touched (libtorch's zeros, on all cores), where the kernel maps and clears each page.
+            try (NDManager manager = NDManager.newBaseManager()) {
+                long at = System.nanoTime();
+                manager.zeros(new ai.djl.ndarray.types.Shape(rows, columns), DataType.FLOAT32).close();
+                double seconds = (System.nanoTime() - at) / 1e9;
+                System.out.printf("limit: zeros of the same FP32 size in fresh memory %.2f s, %.2f GB/s of FP32 written"
+                        + " (= %.2f GB/s of BF16 read, were nothing else done)%n", seconds, rows * columns * 4 / 1e9 / seconds,
+                        rows * columns * 2 / 1e9 / seconds);
             }
         } finally {
             Files.deleteIfExists(file);

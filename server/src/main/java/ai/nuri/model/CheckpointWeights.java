@@ -138,10 +138,15 @@ public final class CheckpointWeights implements WeightSource, AutoCloseable {
 
     /**
      * Loads one tensor into {@code manager} as {@code target}; the array owns a copy, so the
-     * mapping can go.
+     * mapping can go. On the CPU, where no conversion in libtorch is needed, straight into the
+     * tensor's memory ({@link HostTensorLoad}); otherwise through a buffer and libtorch.
      */
     public static NDArray load(SafetensorsFile file, TensorInfo info, NDManager manager, DataType target)
             throws SafetensorsException {
+        DataType direct = HostTensorLoad.resultType(manager, info.dtype(), target);
+        if (direct != null) {
+            return HostTensorLoad.load(file, info, manager, direct);
+        }
         if (info.byteSize() > SLICE_BYTES) {
             return loadInSlices(file, info, manager, target);
         }
