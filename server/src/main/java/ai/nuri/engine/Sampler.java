@@ -13,6 +13,9 @@ import java.util.random.RandomGenerator;
 public final class Sampler {
     private Sampler() {}
 
+    /** Draws taken from the unfiltered candidates before top-p and min-p find their kept set the long way. */
+    static final int REJECTION_TRIES = 4;
+
     /**
      * @param logits       one row of logits; modified in place
      * @param seenTokens   ids present in the prompt or the output so far (repetition penalty)
@@ -20,11 +23,35 @@ public final class Sampler {
      */
     public static int sample(float[] logits, SamplingParams p, java.util.BitSet seenTokens,
             Map<Integer, Integer> outputCounts, RandomGenerator random) {
+        return sample(logits, p, seenTokens, outputCounts, random, REJECTION_TRIES);
+    }
+
+    /**
+     * Top-p and min-p by rejection first: a token drawn from the candidates as they are, and kept
+     * only if the filters would keep it, is a draw from the filtered distribution exactly (the
+     * filtered weights are the same weights, renormalised). Checking one token costs one pass
+     * (the mass of the tokens ranked above it), where finding the whole kept set costs several and
+     * a partial sort; top-p accepts with probability at least {@code top_p}. After
+     * {@code rejectionTries} refusals (a small top-p, a min-p that drops most of the mass) the kept
+     * set is found and drawn from: exact either way.
+     */
+    static int sample(float[] logits, SamplingParams p, java.util.BitSet seenTokens, Map<Integer, Integer> outputCounts,
+            RandomGenerator random, int rejectionTries) {
         applyPenalties(logits, p, seenTokens, outputCounts);
         if (p.isGreedy()) {
             return argmax(logits);
         }
-        Distribution d = distribution(logits, p);
+        Candidates c = candidates(logits, p);
+        if (!(p.topP() < 1.0 || p.minP() > 0)) {
+            return c.id(c.draw(random));
+        }
+        for (int t = 0; t < rejectionTries; t++) {
+            int k = c.draw(random);
+            if (c.kept(k, p.topP(), p.minP())) {
+                return c.id(k);
+            }
+        }
+        Distribution d = filter(c, p);
         double r = random.nextDouble() * d.total();
         double cumulative = 0;
         int last = -1;
@@ -39,6 +66,109 @@ public final class Sampler {
             }
         }
         return d.id(last); // rounding left r just above the total: the last token with any weight
+    }
+
+    /**
+     * The tokens a draw may pick before top-p and min-p: after top-k ({@code ids} in id order; null:
+     * the whole vocabulary) with their unnormalised weights {@code exp((logit - max) / T)} as floats
+     * (the most likely weighs 1), summing to {@code total}; {@code blockMass[b]} is the mass of
+     * weights [b·BLOCK, (b+1)·BLOCK). Sums run in four interleaved partial sums: one running sum
+     * over the vocabulary is a chain of dependent additions, the slowest part of a row here.
+     */
+    record Candidates(int[] ids, float[] weights, int size, double[] blockMass, double total) {
+        static final int BLOCK = 64;
+
+        static Candidates of(int[] ids, float[] weights, int size) {
+            double[] blockMass = new double[(size + BLOCK - 1) / BLOCK];
+            double total = 0;
+            for (int b = 0; b < blockMass.length; b++) {
+                blockMass[b] = mass(weights, b * BLOCK, Math.min(size, (b + 1) * BLOCK), 0f, true);
+                total += blockMass[b];
+            }
+            return new Candidates(ids, weights, size, blockMass, total);
+        }
+
+        int id(int k) {
+            return ids == null ? k : ids[k];
+        }
+
+        /**
+         * One candidate, by weight: where a uniform point of the total mass falls, found block by
+         * block, then token by token inside its block (in id order, as a draw over the whole
+         * vocabulary would go).
+         */
+        int draw(RandomGenerator random) {
+            double r = random.nextDouble() * total;
+            double cumulative = 0;
+            int b = 0;
+            for (; b < blockMass.length - 1 && !(r < cumulative + blockMass[b]); b++) {
+                cumulative += blockMass[b];
+            }
+            int last = -1;
+            for (int k = b * BLOCK, end = Math.min(size, k + BLOCK); k < end; k++) {
+                float w = weights[k];
+                if (w > 0) {
+                    cumulative += w;
+                    last = k;
+                    if (r < cumulative) {
+                        return k;
+                    }
+                }
+            }
+            // Rounding left r just past what the block's tokens add up to: its last token with any weight,
+            // or the last such token before it.
+            for (int k = b * BLOCK - 1; last < 0 && k >= 0; k--) {
+                last = weights[k] > 0 ? k : -1;
+            }
+            return last;
+        }
+
+        /**
+         * Whether top-p and min-p keep candidate k: its weight is at least min-p of the top one, and
+         * the mass ranked above it (heavier, or as heavy at a lower id) is under {@code top_p} of the
+         * total, as {@link Sampler#filter} decides it by walking down from the top.
+         */
+        boolean kept(int k, double topP, double minP) {
+            float w = weights[k];
+            if (w < minP) {
+                return false;
+            }
+            if (topP >= 1.0) {
+                return true;
+            }
+            double above = mass(weights, 0, k, w, true) + mass(weights, k + 1, size, w, false);
+            return above < topP * total;
+        }
+
+        /**
+         * The mass of weights[from, to) over {@code w} (or equal to it, {@code orEqual}), without a
+         * branch: a near-flat row puts half its weights on either side of w, unpredictably. Weights
+         * are non-negative floats, which order as their bits; {@code (limit - bits) >> 31} is all
+         * ones exactly where a weight's bits exceed the limit, and masks the others to +0.
+         */
+        private static double mass(float[] weights, int from, int to, float w, boolean orEqual) {
+            int limit = Float.floatToRawIntBits(w) - (orEqual ? 1 : 0);
+            double a0 = 0;
+            double a1 = 0;
+            double a2 = 0;
+            double a3 = 0;
+            int j = from;
+            for (; j + 3 < to; j += 4) {
+                a0 += over(weights[j], limit);
+                a1 += over(weights[j + 1], limit);
+                a2 += over(weights[j + 2], limit);
+                a3 += over(weights[j + 3], limit);
+            }
+            for (; j < to; j++) {
+                a0 += over(weights[j], limit);
+            }
+            return (a0 + a1) + (a2 + a3);
+        }
+
+        private static float over(float v, int limit) {
+            int bits = Float.floatToRawIntBits(v);
+            return Float.intBitsToFloat(bits & ((limit - bits) >> 31));
+        }
     }
 
     /**
@@ -72,8 +202,12 @@ public final class Sampler {
      * pass the few tokens that can make up {@code top_p} of the mass, so only those are sorted.
      */
     static Distribution distribution(float[] logits, SamplingParams p) {
+        return filter(candidates(logits, p), p);
+    }
+
+    /** Temperature and top-k: the weights' exponentials in float, in SIMD lanes where the JVM allows. */
+    static Candidates candidates(float[] logits, SamplingParams p) {
         int n = logits.length;
-        double invT = 1.0 / p.temperature();
         int[] ids = null; // the candidates in id order; null: the whole vocabulary
         int size = n;
         if (p.topK() > 0 && p.topK() < n) {
@@ -81,23 +215,50 @@ public final class Sampler {
             Arrays.sort(ids);
             size = ids.length;
         }
-        float max = Float.NEGATIVE_INFINITY;
-        for (int k = 0; k < size; k++) {
-            max = Math.max(max, logits[ids == null ? k : ids[k]]);
+        float max = ids == null ? max(logits) : Float.NEGATIVE_INFINITY;
+        for (int k = 0; ids != null && k < size; k++) {
+            max = Math.max(max, logits[ids[k]]);
         }
-        // Weights and, for top-p, each one's band and the bands' mass: band b holds weights in [2^-(b+1), 2^-b).
-        // The exponentials in float, in SIMD lanes where the JVM allows (Math.exp was most of a row's cost).
-        float[] exps = new float[size];
-        FloatExp.weights(logits, ids, size, max, (float) invT, exps);
+        float[] weights = new float[size];
+        FloatExp.weights(logits, ids, size, max, (float) (1.0 / p.temperature()), weights);
+        return Candidates.of(ids, weights, size);
+    }
+
+    /** The largest logit (NaN if any is): in SIMD lanes, or in four running maxima (one is a chain of dependent steps). */
+    static float max(float[] logits) {
+        if (VectorExp.AVAILABLE) {
+            return VectorExp.max(logits);
+        }
+        float m0 = Float.NEGATIVE_INFINITY;
+        float m1 = m0;
+        float m2 = m0;
+        float m3 = m0;
+        int k = 0;
+        for (; k + 3 < logits.length; k += 4) {
+            m0 = Math.max(m0, logits[k]);
+            m1 = Math.max(m1, logits[k + 1]);
+            m2 = Math.max(m2, logits[k + 2]);
+            m3 = Math.max(m3, logits[k + 3]);
+        }
+        for (; k < logits.length; k++) {
+            m0 = Math.max(m0, logits[k]);
+        }
+        return Math.max(Math.max(m0, m1), Math.max(m2, m3));
+    }
+
+    /** Top-p and min-p applied to the candidates: the tokens they keep, and their weights. */
+    static Distribution filter(Candidates c, SamplingParams p) {
+        int[] ids = c.ids();
+        int size = c.size();
+        // Each weight's band, for top-p, and the bands' mass: band b holds weights in [2^-(b+1), 2^-b).
         double[] weights = new double[size];
         boolean topP = p.topP() < 1.0;
         byte[] bands = topP ? new byte[size] : null;
         double[] massByBand = topP ? new double[EXPONENT_BUCKETS] : null;
-        double total = 0;
+        double total = c.total();
         for (int k = 0; k < size; k++) {
-            double w = exps[k];
+            double w = c.weights()[k];
             weights[k] = w;
-            total += w;
             if (topP && w > 0) {
                 int b = bucket(w);
                 bands[k] = (byte) b;

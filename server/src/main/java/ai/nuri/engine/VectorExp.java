@@ -22,9 +22,27 @@ final class VectorExp {
         return Lanes.weights(logits, size, max, invT, out);
     }
 
+    /** The largest of {@code values} (NaN if any is, as {@link Math#max}); max is exact in any order. */
+    static float max(float[] values) {
+        return Lanes.max(values);
+    }
+
     /** Holds the species: touched only when the module is there. */
     private static final class Lanes {
         static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+        static float max(float[] values) {
+            int bound = F.loopBound(values.length);
+            FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            for (int k = 0; k < bound; k += F.length()) {
+                m = m.max(FloatVector.fromArray(F, values, k));
+            }
+            float max = m.reduceLanes(VectorOperators.MAX);
+            for (int k = bound; k < values.length; k++) {
+                max = Math.max(max, values[k]);
+            }
+            return max;
+        }
 
         static int weights(float[] logits, int size, float max, float invT, float[] out) {
             int bound = F.loopBound(size);

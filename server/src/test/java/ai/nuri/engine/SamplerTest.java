@@ -169,4 +169,112 @@ class SamplerTest {
             assertEquals(again[d], Sampler.sample(logits.clone(), p, new BitSet(), Map.of(), second), "draw " + d);
         }
     }
+
+    /**
+     * The one-token test that top-p and min-p by rejection make ({@code Candidates.kept}) agrees with
+     * the kept set found the long way, which the test above holds to the naive reference: for every
+     * token of 50-token rows and, at 32,000, for the tokens nearest the cut on either side and a
+     * random few hundred, on Gaussian, tied and near-flat rows.
+     */
+    @Test
+    void rejectionKeepsExactlyTheTokensTheFiltersKeep() {
+        SplittableRandom random = new SplittableRandom(11);
+        int checked = 0;
+        for (int vocab : new int[] {50, 32_000}) {
+            for (int trial = 0; trial < 4; trial++) {
+                boolean ties = trial % 2 == 1;
+                boolean flat = trial >= 2;
+                float[] logits = new float[vocab];
+                for (int i = 0; i < vocab; i++) {
+                    double g = random.nextGaussian() * (flat ? 0.1 : 3);
+                    logits[i] = ties ? Math.round(g * (flat ? 512 : 2)) / (flat ? 512f : 2f) : (float) g;
+                }
+                for (double topP : new double[] {1.0, 0.95, 0.5, 0.1}) {
+                    for (int topK : new int[] {0, 7}) {
+                        for (double minP : new double[] {0, 0.05, 0.9}) {
+                            SamplingParams p = params(0.7, topP, topK, minP);
+                            Sampler.Candidates c = Sampler.candidates(logits, p);
+                            Sampler.Distribution d = Sampler.filter(c, p);
+                            java.util.Set<Integer> keptIds = new java.util.HashSet<>();
+                            for (int k = 0; k < d.size(); k++) {
+                                keptIds.add(d.id(k));
+                            }
+                            for (int k : tokensToCheck(c, random)) {
+                                assertEquals(keptIds.contains(c.id(k)), c.kept(k, topP, minP),
+                                        "token " + c.id(k) + " of " + vocab + ", trial " + trial + ", " + p);
+                                checked++;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assertEquals(true, checked > 20_000, checked + " checked");
+    }
+
+    /** Every candidate of a small row; of a large one the 64 on either side of each weight rank's quantiles, and 200 at random. */
+    private static int[] tokensToCheck(Sampler.Candidates c, SplittableRandom random) {
+        if (c.size() <= 64) {
+            return java.util.stream.IntStream.range(0, c.size()).toArray();
+        }
+        Integer[] byWeight = new Integer[c.size()];
+        for (int k = 0; k < c.size(); k++) {
+            byWeight[k] = k;
+        }
+        java.util.Arrays.sort(byWeight, (a, b) -> Float.compare(c.weights()[b], c.weights()[a]) != 0
+                ? Float.compare(c.weights()[b], c.weights()[a]) : Integer.compare(a, b));
+        java.util.Set<Integer> picked = new java.util.TreeSet<>();
+        // The cut of top-p at 0.1, 0.5 and 0.95 of the mass lies somewhere in rank order: walk the
+        // ranks, and take 64 either side of where each fraction of the mass is reached.
+        double cumulative = 0;
+        int[] at = new int[3];
+        double[] fractions = {0.1, 0.5, 0.95};
+        for (int r = 0, f = 0; r < byWeight.length && f < 3; r++) {
+            cumulative += c.weights()[byWeight[r]];
+            while (f < 3 && cumulative >= fractions[f] * c.total()) {
+                at[f++] = r;
+            }
+        }
+        for (int cut : at) {
+            for (int r = Math.max(0, cut - 64); r < Math.min(byWeight.length, cut + 64); r++) {
+                picked.add(byWeight[r]);
+            }
+        }
+        for (int j = 0; j < 200; j++) {
+            picked.add(random.nextInt(c.size()));
+        }
+        return picked.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /**
+     * Draws by rejection alone, by the kept set alone (no rejection tries) and as served (a few tries,
+     * then the kept set) all follow the naive reference, on a peaked row and a near-flat one where
+     * top-p 0.3 rejects most draws.
+     */
+    @Test
+    void drawsByRejectionByTheKeptSetAndAsServedFollowTheReference() {
+        SplittableRandom random = new SplittableRandom(13);
+        for (boolean flat : new boolean[] {false, true}) {
+            float[] logits = new float[60];
+            for (int i = 0; i < logits.length; i++) {
+                logits[i] = (float) (random.nextGaussian() * (flat ? 0.2 : 1.5));
+            }
+            for (SamplingParams p : List.of(params(0.9, 0.3, 0, 0), params(1.2, 0.9, 0, 0.1), params(1, 1, 0, 0.5))) {
+                double[] expected = NaiveSampler.probabilities(logits.clone(), p);
+                for (int tries : new int[] {1_000_000, 0, Sampler.REJECTION_TRIES}) {
+                    int draws = 40_000;
+                    int[] counts = new int[logits.length];
+                    SplittableRandom r = new SplittableRandom(21);
+                    for (int d = 0; d < draws; d++) {
+                        counts[Sampler.sample(logits.clone(), p, new BitSet(), Map.of(), r, tries)]++;
+                    }
+                    for (int i = 0; i < logits.length; i++) {
+                        double sd = Math.sqrt(expected[i] * (1 - expected[i]) / draws);
+                        assertEquals(expected[i], counts[i] / (double) draws, 5 * sd + 1e-12,
+                                "token " + i + ", flat " + flat + ", tries " + tries + ", " + p);
+                    }
+                }
+            }
+        }
+    }
 }
