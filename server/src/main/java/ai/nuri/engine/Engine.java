@@ -200,9 +200,15 @@ public final class Engine implements AutoCloseable {
             return;
         }
         scheduler.waiting.add(first);
+        waitingSnapshot = scheduler.waiting.size();
+        // Peeked, counted, then taken: the waiting gauge (snapshot + inbox) may count an arrival twice
+        // for an instant, never miss it. Refreshed only after the step, it missed every arrival for a
+        // whole step (a test saw a waiting request read as 0 between two scrapes).
         Sequence next;
-        while ((next = inbox.poll()) != null) {
+        while ((next = inbox.peek()) != null) {
             scheduler.waiting.add(next);
+            waitingSnapshot = scheduler.waiting.size();
+            inbox.poll();
         }
     }
 

@@ -203,11 +203,14 @@ class ServingBehaviourTest {
         }
     }
 
+    /** Until a scrape shows {@code value} (the value seen is the one asserted: a later scrape may already differ). */
     static void waitFor(TestServer s, String metric, double value) throws Exception {
         long deadline = System.nanoTime() + 10_000_000_000L;
-        while (System.nanoTime() < deadline && s.metric(metric) != value) {
+        double seen = s.metric(metric);
+        while (System.nanoTime() < deadline && seen != value) {
             Thread.sleep(10);
+            seen = s.metric(metric);
         }
-        assertEquals(value, s.metric(metric), metric);
+        assertEquals(value, seen, metric);
     }
 }
