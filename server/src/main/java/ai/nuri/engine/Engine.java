@@ -3,6 +3,7 @@ package ai.nuri.engine;
 import ai.nuri.guide.GuidedSequence;
 import ai.nuri.guide.TokenVocabulary;
 import ai.nuri.model.LanguageModel;
+import ai.nuri.model.DeviceDraw;
 import ai.nuri.model.Readout;
 import ai.nuri.model.StepLogits;
 import ai.nuri.model.kv.PagedKvCache;
@@ -368,24 +369,39 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * Which rows the model reduces to their argmax where the logits are: greedy draws that need
-     * nothing else of the row (no penalties, logprobs or constraint, at a character boundary, where
-     * the UTF-8 guard refuses the same tokens for everyone). On a GPU only their ids cross to the
-     * heap; on the CPU the argmax runs in libtorch's vectorised loop.
+     * Which rows the model reduces to one token where the logits are: draws that need nothing else
+     * of the row (no penalties, logprobs or constraint, at a character boundary, where the UTF-8
+     * guard refuses the same tokens for everyone) go to their argmax if greedy, and where the model
+     * samples on its device ({@link LanguageModel#samplesOnDevice}: a GPU) are drawn there too. Only
+     * their ids cross to the heap; on the CPU the argmax runs in libtorch's vectorised loop.
      */
     private Readout readout(List<Scheduler.Scheduled> plan) {
         boolean[] argmaxOnly = new boolean[plan.size()];
+        DeviceDraw[] draws = new DeviceDraw[plan.size()];
+        boolean onDevice = model.samplesOnDevice();
         boolean any = false;
         for (int i = 0; i < plan.size(); i++) { // a chunk that wants no logits ignores its entry
-            argmaxOnly[i] = argmaxSuffices(plan.get(i).sequence());
-            any |= argmaxOnly[i];
+            Sequence s = plan.get(i).sequence();
+            if (!needsOnlyItsToken(s)) {
+                continue;
+            }
+            SamplingParams p = s.request.params();
+            if (p.isGreedy()) {
+                argmaxOnly[i] = true;
+            } else if (onDevice && s.computed + plan.get(i).tokens() == s.length()) {
+                // The uniform from the sequence's own stream, only for a chunk that samples: a seed fixes the draw.
+                draws[i] = new DeviceDraw((float) p.temperature(), p.topK(), (float) p.topP(), (float) p.minP(),
+                        s.random.nextDouble());
+            }
+            any |= argmaxOnly[i] || draws[i] != null;
         }
-        return any ? new Readout(argmaxOnly, utf8().refusedAtBoundary()) : Readout.whole(plan.size());
+        return any ? new Readout(argmaxOnly, draws, utf8().refusedAtBoundary()) : Readout.whole(plan.size());
     }
 
-    private static boolean argmaxSuffices(Sequence s) {
+    /** A row whose draw needs nothing but its logits: no penalties, logprobs or constraint, at a character boundary. */
+    private static boolean needsOnlyItsToken(Sequence s) {
         SamplingParams p = s.request.params();
-        return p.isGreedy() && p.repetitionPenalty() == 1.0 && p.frequencyPenalty() == 0 && p.presencePenalty() == 0
+        return p.repetitionPenalty() == 1.0 && p.frequencyPenalty() == 0 && p.presencePenalty() == 0
                 && s.request.logprobs() < 0 && s.request.constraint() == null && s.utf8State == Utf8Guard.BOUNDARY;
     }
 
@@ -414,7 +430,7 @@ public final class Engine implements AutoCloseable {
                 LOG.warn("sequence failed: the model's logits are not finite (NaN or +infinity)");
                 draws[k] = Draw.failed(NUMERICAL_ERROR);
             } else if (token != null) {
-                draws[k] = new Draw(token, null, null); // drawn by the model: the row's argmax
+                draws[k] = new Draw(token, null, null); // drawn by the model: the row's argmax, or its device draw
             }
         }
         boolean anyFree = sequences.stream().anyMatch(s -> s.request.constraint() == null);

@@ -24,6 +24,8 @@ import java.util.List;
 public final class LanguageModel implements AutoCloseable {
     /** A number of rows fixes {@link #cpuKernelRows()} for models loaded after it is set (0: off); unset: measured. */
     public static final String CPU_KERNEL_ROWS_PROPERTY = LinearsChoice.PROPERTY;
+    /** "true": sampled rows are drawn in libtorch ({@link DeviceSampler}) on the CPU too, as they are on a GPU. */
+    public static final String DEVICE_SAMPLING_PROPERTY = "nuri.device-sampling";
     private final String id;
     private final Path folder;
     private final CausalLm decoder;
@@ -302,6 +304,15 @@ public final class LanguageModel implements AutoCloseable {
 
     public ModelConfig config() {
         return decoder.config();
+    }
+
+    /**
+     * Whether a step's caller should have sampled rows drawn where the logits lie ({@link DeviceDraw}):
+     * off the CPU, where that saves copying each row's vocabulary to the heap; on the CPU only when
+     * {@link #DEVICE_SAMPLING_PROPERTY} says so (the heap sampler needs no sort, and is faster there).
+     */
+    public boolean samplesOnDevice() {
+        return !decoder.manager().getDevice().equals(Device.cpu()) || Boolean.getBoolean(DEVICE_SAMPLING_PROPERTY);
     }
 
     /** Up to how many rows a step multiplies with Nuri's CPU kernel ({@link LinearsChoice}); 0: libtorch always. */

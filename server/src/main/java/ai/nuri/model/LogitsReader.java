@@ -9,7 +9,8 @@ import java.util.Arrays;
 /**
  * Reads a step's logits ([W, vocab]: one row per chunk that wants logits, in chunk order) as a
  * {@link Readout} says: the rows to reduce go through one argmax and one max where they lie (the max
- * shows a NaN or +infinity anywhere in the row), the rest are copied to the heap in one transfer.
+ * shows a NaN or +infinity anywhere in the row), those with a draw then through {@link DeviceSampler};
+ * the rest are copied to the heap in one transfer.
  */
 final class LogitsReader {
     private final int vocab;
@@ -37,7 +38,7 @@ final class LogitsReader {
             if (!wantsLogits[i]) {
                 continue;
             }
-            if (readout.argmaxOnly()[i]) {
+            if (readout.reduces(i)) {
                 reduceChunks[reduced] = i;
                 reduce[reduced++] = row++;
             } else {
@@ -57,6 +58,7 @@ final class LogitsReader {
             }
             long[] ids = candidates.argMax(1).toLongArray();
             float[] max = candidates.max(new int[] {1}).toType(DataType.FLOAT32, false).toFloatArray();
+            drawWhereTheyLie(candidates, reduceChunks, reduced, max, readout, ids);
             for (int k = 0; k < reduced; k++) {
                 boolean finite = !Float.isNaN(max[k]) && max[k] != Float.POSITIVE_INFINITY;
                 argmax[reduceChunks[k]] = finite ? (int) ids[k] : StepLogits.NOT_FINITE;
@@ -71,6 +73,33 @@ final class LogitsReader {
             }
         }
         return new StepLogits(rows, argmax);
+    }
+
+    /**
+     * Replaces the argmax of each reduced row that has a {@link DeviceDraw} by its draw, for the
+     * finite rows among them (a row with NaN or +infinity fails by its max, as a greedy one does).
+     */
+    private static void drawWhereTheyLie(NDArray candidates, int[] reduceChunks, int reduced, float[] max, Readout readout,
+            long[] ids) {
+        long[] drawRows = new long[reduced];
+        DeviceDraw[] draws = new DeviceDraw[reduced];
+        int n = 0;
+        for (int k = 0; k < reduced; k++) {
+            DeviceDraw d = readout.draws()[reduceChunks[k]];
+            if (d != null && !Float.isNaN(max[k]) && max[k] != Float.POSITIVE_INFINITY) {
+                drawRows[n] = k;
+                draws[n++] = d;
+            }
+        }
+        if (n == 0) {
+            return;
+        }
+        NDArray rows = n == reduced ? candidates : Rows.take(candidates, candidates.getManager().create(Arrays.copyOf(drawRows, n)));
+        long[] drawn = DeviceSampler.draw(rows.getDataType() == DataType.FLOAT32 ? rows : rows.toType(DataType.FLOAT32, false),
+                Arrays.copyOf(draws, n));
+        for (int j = 0; j < n; j++) {
+            ids[(int) drawRows[j]] = drawn[j];
+        }
     }
 
     private float[] mask(int[] excluded) {

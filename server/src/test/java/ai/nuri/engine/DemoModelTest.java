@@ -103,6 +103,21 @@ class DemoModelTest {
         assertEquals(FinishReason.LENGTH, shortOne.finishReason());
     }
 
+    /** Rows drawn in libtorch (as on a GPU): seeds still fix the tokens, and the UTF-8 guard still holds. */
+    @Test
+    void samplingOnTheDeviceIsReproducibleAndValidUtf8() {
+        long before = ai.nuri.model.DeviceSampler.rowsDrawn();
+        System.setProperty(ai.nuri.model.LanguageModel.DEVICE_SAMPLING_PROPERTY, "true");
+        try {
+            samplingIsReproducibleWithASeedAndLimitsAreKept();
+            sampledTextIsAlwaysValidUtf8();
+        } finally {
+            System.clearProperty(ai.nuri.model.LanguageModel.DEVICE_SAMPLING_PROPERTY);
+        }
+        long drawn = ai.nuri.model.DeviceSampler.rowsDrawn() - before;
+        assertTrue(drawn > 100, drawn + " rows drawn on the device (the rest were mid-character, drawn on the heap)");
+    }
+
     /** Sampling hot off the corpus picks single-byte tokens often; without the UTF-8 guard this showed U+FFFD. */
     @Test
     void sampledTextIsAlwaysValidUtf8() {
