@@ -215,9 +215,14 @@ public final class Sampler {
             Arrays.sort(ids);
             size = ids.length;
         }
-        float max = ids == null ? max(logits) : Float.NEGATIVE_INFINITY;
-        for (int k = 0; ids != null && k < size; k++) {
-            max = Math.max(max, logits[ids[k]]);
+        float max;
+        if (ids == null) {
+            max = max(logits);
+        } else {
+            max = Float.NEGATIVE_INFINITY;
+            for (int id : ids) {
+                max = Math.max(max, logits[id]);
+            }
         }
         float[] weights = new float[size];
         FloatExp.weights(logits, ids, size, max, (float) (1.0 / p.temperature()), weights);

@@ -25,7 +25,7 @@ import java.util.concurrent.ForkJoinTask;
  * it (BF16 to FP32), the tensor's range split across the cores. Each byte is copied once or twice,
  * where creating an array from a buffer and converting it copies three or four times, on one
  * thread. Only for PyTorch CPU tensors whose dtype needs no conversion in libtorch;
- * {@link #applies} says which, and {@link CheckpointWeights} takes its own path for the rest.
+ * {@link #resultType} says which, and {@link CheckpointWeights} takes its own path for the rest.
  */
 final class HostTensorLoad {
     /** Bytes read per copy from the file (and the size of each thread's buffer for widening). */
@@ -98,16 +98,16 @@ final class HostTensorLoad {
         // tensor on failure, and a part still writing into freed memory would crash the process.
         List<ForkJoinTask<Void>> others = new ArrayList<>();
         for (int p = 1; p < parts; p++) {
-            int from = (int) ((long) n * p / parts);
-            int to = (int) ((long) n * (p + 1) / parts);
+            int from = partStart(n, p, parts);
+            int to = partStart(n, p + 1, parts);
             others.add(ForkJoinPool.commonPool().submit(() -> {
                 fillPart(file, info, destination, first, from, to);
                 return null;
             }));
         }
         Throwable failure = null;
-        try {
-            fillPart(file, info, destination, first, 0, (int) ((long) n / parts));
+        try { // part 0 on this thread
+            fillPart(file, info, destination, first, 0, partStart(n, 1, parts));
         } catch (SafetensorsException | RuntimeException e) {
             failure = e;
         }
@@ -124,6 +124,11 @@ final class HostTensorLoad {
         } else if (failure instanceof Error e) {
             throw e;
         }
+    }
+
+    /** Where part p of {@code parts} equal parts of n elements starts. */
+    private static int partStart(int n, int p, int parts) {
+        return (int) ((long) n * p / parts);
     }
 
     /** Elements [from, to) of the window starting at the tensor's element {@code first}. */

@@ -58,10 +58,13 @@ final class LogitsReader {
             }
             long[] ids = candidates.argMax(1).toLongArray();
             float[] max = candidates.max(new int[] {1}).toType(DataType.FLOAT32, false).toFloatArray();
-            drawWhereTheyLie(candidates, reduceChunks, reduced, max, readout, ids);
+            boolean[] finite = new boolean[reduced];
             for (int k = 0; k < reduced; k++) {
-                boolean finite = !Float.isNaN(max[k]) && max[k] != Float.POSITIVE_INFINITY;
-                argmax[reduceChunks[k]] = finite ? (int) ids[k] : StepLogits.NOT_FINITE;
+                finite[k] = !Float.isNaN(max[k]) && max[k] != Float.POSITIVE_INFINITY;
+            }
+            drawWhereTheyLie(candidates, reduceChunks, reduced, finite, readout, ids);
+            for (int k = 0; k < reduced; k++) {
+                argmax[reduceChunks[k]] = finite[k] ? (int) ids[k] : StepLogits.NOT_FINITE;
             }
         }
         if (copied > 0) {
@@ -79,14 +82,14 @@ final class LogitsReader {
      * Replaces the argmax of each reduced row that has a {@link DeviceDraw} by its draw, for the
      * finite rows among them (a row with NaN or +infinity fails by its max, as a greedy one does).
      */
-    private static void drawWhereTheyLie(NDArray candidates, int[] reduceChunks, int reduced, float[] max, Readout readout,
-            long[] ids) {
+    private static void drawWhereTheyLie(NDArray candidates, int[] reduceChunks, int reduced, boolean[] finite,
+            Readout readout, long[] ids) {
         long[] drawRows = new long[reduced];
         DeviceDraw[] draws = new DeviceDraw[reduced];
         int n = 0;
         for (int k = 0; k < reduced; k++) {
             DeviceDraw d = readout.draws()[reduceChunks[k]];
-            if (d != null && !Float.isNaN(max[k]) && max[k] != Float.POSITIVE_INFINITY) {
+            if (d != null && finite[k]) {
                 drawRows[n] = k;
                 draws[n++] = d;
             }
